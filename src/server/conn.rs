@@ -1,0 +1,195 @@
+//! The connection loop: read what has arrived, run every complete request in it, write
+//! all their replies with one write.
+
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+
+use super::Session;
+use super::clients::{ClientHandle, ClientInfo, ReplyMode};
+use super::dispatch;
+use crate::protocol::{Args, Limits, Parsed, RequestParser, encode};
+use crate::shard::Node;
+
+/// Size of a fresh read buffer.
+const READ_CHUNK: usize = 16 * 1024;
+/// Replies are written out once this many bytes wait, even mid-pipeline.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Serves one connection until it closes.
+pub async fn serve(node: Rc<Node>, stream: TcpStream) {
+    let shared = node.shared.clone();
+    let config = node.config();
+    let connected = shared.connected_clients.fetch_add(1, Ordering::SeqCst) + 1;
+    node.state.borrow_mut().connections_received += 1;
+    let mut stream = stream;
+    if connected > config.maxclients() {
+        shared.connected_clients.fetch_sub(1, Ordering::SeqCst);
+        node.state.borrow_mut().rejected_connections += 1;
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let now = crate::util::now_ms();
+    let info = ClientInfo {
+        id: shared.next_client_id.fetch_add(1, Ordering::SeqCst),
+        addr: stream.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+        laddr: stream.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
+        name: None,
+        created_ms: now,
+        last_interaction_ms: now,
+        db: 0,
+        resp: 2,
+        last_cmd: None,
+        lib_name: None,
+        lib_ver: None,
+        no_evict: false,
+        no_touch: false,
+        reply_mode: ReplyMode::On,
+        qbuf: 0,
+        qbuf_free: 0,
+        obl: 0,
+        shard: node.id,
+    };
+    let id = info.id;
+    let handle = Rc::new(ClientHandle::new(info));
+    node.state.borrow_mut().clients.add(handle.clone());
+    let mut session = Session::new(node.clone(), handle);
+    let _ = connection_loop(&mut session, &mut stream).await;
+    let _ = stream.close().await;
+    node.state.borrow_mut().clients.remove(id);
+    shared.connected_clients.fetch_sub(1, Ordering::SeqCst);
+}
+
+async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::io::Result<()> {
+    let node = session.node.clone();
+    let handle = session.handle.clone();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let (mut start, mut end) = (0usize, 0usize);
+    let mut parser = RequestParser::new();
+    let mut spans = Vec::new();
+    let mut scratch = Vec::new();
+    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    loop {
+        if end == buf.len() {
+            if start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            }
+            if end == buf.len() {
+                let limit = node.config().client_query_buffer_limit();
+                if buf.len() >= limit {
+                    // Redis closes a client whose query buffer passes the limit, without a reply.
+                    return Ok(());
+                }
+                let grown = (buf.len() * 2).min(limit).max(buf.len() + 1);
+                buf.resize(grown, 0);
+            }
+        }
+        let read = futures_lite::future::or(async { Some(stream.read(&mut buf[end..]).await) }, async {
+            handle.killed().await;
+            None
+        })
+        .await;
+        let n = match read {
+            Some(result) => result?,
+            None => return Ok(()),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        end += n;
+        node.state.borrow_mut().net_input_bytes += n as u64;
+        let limits = {
+            let config = node.config();
+            Limits {
+                max_bulk_len: config.proto_max_bulk_len(),
+                max_inline_len: 64 * 1024,
+                max_multibulk_len: i32::MAX as usize,
+            }
+        };
+        loop {
+            match parser.parse(&buf[start..end], &limits, &mut spans, &mut scratch) {
+                Parsed::Request { consumed } => {
+                    let args = if parser.args_in_scratch() {
+                        Args::new(&scratch, &spans)
+                    } else {
+                        Args::new(&buf[start..end], &spans)
+                    };
+                    if !args.is_empty() {
+                        execute(session, args, &mut out).await;
+                    }
+                    start += consumed;
+                    if session.close_after_reply || handle.is_killed() {
+                        flush(&node, stream, &mut out).await?;
+                        return Ok(());
+                    }
+                    if out.len() >= FLUSH_AT {
+                        flush(&node, stream, &mut out).await?;
+                    }
+                }
+                Parsed::Incomplete => break,
+                Parsed::Error(message) => {
+                    out.extend_from_slice(b"-ERR ");
+                    out.extend_from_slice(message.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                    flush(&node, stream, &mut out).await?;
+                    return Ok(());
+                }
+            }
+        }
+        if start == end {
+            start = 0;
+            end = 0;
+            if buf.len() > 4 * READ_CHUNK {
+                buf = vec![0u8; READ_CHUNK];
+            }
+        }
+        flush(&node, stream, &mut out).await?;
+        let mut info = handle.info.borrow_mut();
+        info.qbuf = end - start;
+        info.qbuf_free = buf.len() - end;
+    }
+}
+
+async fn flush(node: &Node, stream: &mut TcpStream, out: &mut Vec<u8>) -> std::io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(out).await?;
+    node.state.borrow_mut().net_output_bytes += out.len() as u64;
+    out.clear();
+    if out.capacity() > 4 * FLUSH_AT {
+        *out = Vec::with_capacity(READ_CHUNK);
+    }
+    Ok(())
+}
+
+/// Runs one request and appends its reply, honouring CLIENT REPLY.
+async fn execute(session: &mut Session, args: Args<'_>, out: &mut Vec<u8>) {
+    let before = session.reply_mode();
+    let reply = dispatch::dispatch(session, args).await;
+    {
+        let mut state = session.node.state.borrow_mut();
+        state.commands_processed += 1;
+    }
+    session.handle.info.borrow_mut().last_interaction_ms = crate::util::now_ms();
+    let after = session.reply_mode();
+    let send = match before {
+        ReplyMode::On => after == ReplyMode::On,
+        ReplyMode::Off => after == ReplyMode::On,
+        ReplyMode::Skip | ReplyMode::SkipThis => {
+            if after == before {
+                session.set_reply_mode(ReplyMode::On);
+            }
+            false
+        }
+    };
+    if send {
+        encode(&reply, session.resp3(), out);
+    }
+}

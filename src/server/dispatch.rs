@@ -1,0 +1,282 @@
+//! From a parsed request to a reply: look the command up, check arity, find its keys,
+//! and run it where they live — here, on one other shard, or across several.
+
+use std::collections::BTreeMap;
+
+use crate::command::{CmdError, CmdResult, Command, Flags, Handler, KeyedFn, MultiShard, Registry, error::truncate_lossy};
+use crate::protocol::{Args, OwnedArgs, Reply};
+use crate::shard::coord::Tx;
+use crate::shard::{Entry, KeyCtx, Keyspace, slot::key_shard};
+use crate::util::join_all;
+
+use super::Session;
+
+/// Runs one request and returns its reply.
+pub async fn dispatch(session: &mut Session, args: Args<'_>) -> Reply {
+    match run(session, args).await {
+        Ok(reply) => reply,
+        Err(e) => e.into(),
+    }
+}
+
+/// Resolves the command (and subcommand) named by `args`, with Redis's errors.
+pub fn resolve<'r>(registry: &'r Registry, args: Args<'_>) -> Result<&'r Command, CmdError> {
+    let Some(mut cmd) = registry.get(args.get(0)) else {
+        return Err(unknown_command(args));
+    };
+    if !cmd.subcommands.is_empty() {
+        if args.len() >= 2 {
+            let sub = String::from_utf8_lossy(args.get(1)).to_ascii_lowercase();
+            match cmd.subcommands.get(&sub) {
+                Some(found) => cmd = found,
+                None => return Err(CmdError::unknown_subcommand(args.get(1), cmd.spec.name)),
+            }
+        } else if cmd.handler.is_none() {
+            return Err(CmdError::arity(&cmd.full_name));
+        }
+    }
+    if !cmd.arity_ok(args.len()) {
+        return Err(CmdError::arity(&cmd.full_name));
+    }
+    Ok(cmd)
+}
+
+async fn run(session: &mut Session, args: Args<'_>) -> CmdResult {
+    let registry = session.node.registry.clone();
+    let cmd = resolve(&registry, args)?;
+    let Some(handler) = cmd.handler else {
+        return Err(CmdError::arity(&cmd.full_name));
+    };
+    session.handle.info.borrow_mut().last_cmd = Some(cmd.id);
+    match handler {
+        Handler::Local(f) => f(session, args),
+        Handler::Async(f) => f(session, args).await,
+        Handler::Keyed { run, multi } => run_keyed(session, cmd, run, multi, args).await,
+    }
+}
+
+/// Runs a keyed command: on this shard, on the one shard owning all its keys, or across
+/// shards through the coordination mechanism.
+async fn run_keyed(session: &Session, cmd: &Command, run: KeyedFn, multi: MultiShard, args: Args<'_>) -> CmdResult {
+    let node = &session.node;
+    let db = session.db();
+    let no_touch = session.no_touch();
+    let keys = cmd.key_positions(args);
+    let mut target = None;
+    let mut spans_shards = false;
+    for &pos in &keys.positions {
+        let shard = key_shard(args.get(pos), node.shards);
+        match target {
+            None => target = Some(shard),
+            Some(t) if t != shard => {
+                spans_shards = true;
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    if !spans_shards {
+        let target = target.unwrap_or(node.id);
+        if target == node.id && node.gate_allows(None) {
+            node.refresh_config();
+            let mut state = node.state.borrow_mut();
+            let state = &mut *state;
+            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+            return run(&mut ctx, args);
+        }
+        let owned = args.to_owned_args();
+        return node
+            .run_on(target, None, move |state| {
+                let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+                run(&mut ctx, owned.view())
+            })
+            .await?;
+    }
+    match multi {
+        MultiShard::SumInts | MultiShard::PerKeyArray | MultiShard::AllOk => {
+            split(session, run, multi, args, &keys.positions, keys.span, db, no_touch).await
+        }
+        MultiShard::Gather => gather(session, cmd, run, args, &keys.positions, vec![db], db, no_touch).await,
+        MultiShard::GatherDbs(dbs) => {
+            let dbs = dbs(args, db)?;
+            gather(session, cmd, run, args, &keys.positions, dbs, db, no_touch).await
+        }
+    }
+}
+
+/// Runs the command on each shard with that shard's keys, all shards held, and combines
+/// the replies.
+#[allow(clippy::too_many_arguments)]
+async fn split(
+    session: &Session,
+    run: KeyedFn,
+    multi: MultiShard,
+    args: Args<'_>,
+    positions: &[usize],
+    span: usize,
+    db: usize,
+    no_touch: bool,
+) -> CmdResult {
+    let node = &session.node;
+    let first = positions[0];
+    let after_keys = positions[positions.len() - 1] + span;
+    // shard -> (indexes into `positions`, the shard's own command)
+    let mut parts: BTreeMap<usize, (Vec<usize>, OwnedArgs)> = BTreeMap::new();
+    for (i, &pos) in positions.iter().enumerate() {
+        let shard = key_shard(args.get(pos), node.shards);
+        let part = parts.entry(shard).or_insert_with(|| {
+            let mut owned = OwnedArgs::default();
+            for arg in args.iter().take(first) {
+                owned.push(arg);
+            }
+            (Vec::new(), owned)
+        });
+        part.0.push(i);
+        for j in pos..(pos + span).min(args.len()) {
+            part.1.push(args.get(j));
+        }
+    }
+    for part in parts.values_mut() {
+        for arg in args.iter_from(after_keys) {
+            part.1.push(arg);
+        }
+    }
+    let tx = Tx::begin(node, parts.keys().copied()).await?;
+    let mut order = Vec::new();
+    let mut futures = Vec::new();
+    for (shard, (indexes, owned)) in parts {
+        order.push(indexes);
+        futures.push(tx.run(shard, move |state| {
+            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+            run(&mut ctx, owned.view())
+        }));
+    }
+    let results = join_all(futures).await;
+    drop(tx);
+    let mut replies = Vec::with_capacity(results.len());
+    for result in results {
+        replies.push(result??);
+    }
+    match multi {
+        MultiShard::SumInts => {
+            let mut total = 0i64;
+            for reply in replies {
+                if let Reply::Int(n) = reply {
+                    total += n;
+                }
+            }
+            Ok(Reply::Int(total))
+        }
+        MultiShard::PerKeyArray => {
+            let mut merged: Vec<Reply> = vec![Reply::Nil; positions.len()];
+            for (indexes, reply) in order.into_iter().zip(replies) {
+                if let Reply::Array(items) = reply {
+                    for (i, item) in indexes.into_iter().zip(items) {
+                        merged[i] = item;
+                    }
+                }
+            }
+            Ok(Reply::Array(merged))
+        }
+        _ => Ok(Reply::Ok),
+    }
+}
+
+/// Holds the shards of every key, gathers the keys' entries into a temporary keyspace,
+/// runs the command there, and writes every gathered key back (for writing commands).
+#[allow(clippy::too_many_arguments)]
+async fn gather(
+    session: &Session,
+    cmd: &Command,
+    run: KeyedFn,
+    args: Args<'_>,
+    positions: &[usize],
+    dbs: Vec<usize>,
+    db: usize,
+    no_touch: bool,
+) -> CmdResult {
+    let node = &session.node;
+    let config = node.config();
+    let writes = cmd.flags.contains(Flags::WRITE);
+    let mut keys_by_shard: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+    for &pos in positions {
+        let key = args.get(pos);
+        let keys = keys_by_shard.entry(key_shard(key, node.shards)).or_default();
+        if !keys.iter().any(|k| k == key) {
+            keys.push(key.to_vec());
+        }
+    }
+    let tx = Tx::begin(node, keys_by_shard.keys().copied()).await?;
+    let mut temp = Keyspace::new(config.databases());
+    let mut futures = Vec::new();
+    for (&shard, keys) in &keys_by_shard {
+        let keys = keys.clone();
+        let dbs = dbs.clone();
+        futures.push(tx.run(shard, move |state| {
+            let now = crate::util::now_ms();
+            let mut out: Vec<(usize, Vec<u8>, Entry)> = Vec::new();
+            for &d in &dbs {
+                let Some(database) = state.keyspace.dbs.get_mut(d) else { continue };
+                for key in &keys {
+                    let entry = if writes { database.take(key, now) } else { database.peek(key, now).cloned() };
+                    if let Some(entry) = entry {
+                        out.push((d, key.clone(), entry));
+                    }
+                }
+            }
+            out
+        }));
+    }
+    for gathered in join_all(futures).await {
+        for (d, key, entry) in gathered? {
+            temp.dbs[d].insert(&key, entry);
+        }
+    }
+    let reply = {
+        let mut ctx = KeyCtx::new(&mut temp, db, &config, no_touch);
+        run(&mut ctx, args)
+    };
+    if writes {
+        let dirty = temp.dirty;
+        let mut futures = Vec::new();
+        for (n, (&shard, keys)) in keys_by_shard.iter().enumerate() {
+            let mut back: Vec<(usize, Vec<u8>, Entry)> = Vec::new();
+            for &d in &dbs {
+                for key in keys {
+                    if let Some(entry) = temp.dbs.get_mut(d).and_then(|database| database.remove(key)) {
+                        back.push((d, key.clone(), entry));
+                    }
+                }
+            }
+            let add_dirty = if n == 0 { dirty } else { 0 };
+            futures.push(tx.run(shard, move |state| {
+                for (d, key, entry) in back {
+                    state.keyspace.dbs[d].insert(&key, entry);
+                }
+                state.keyspace.dirty += add_dirty;
+            }));
+        }
+        for result in join_all(futures).await {
+            result?;
+        }
+    }
+    drop(tx);
+    reply
+}
+
+/// Redis's unknown-command error, quoting the first arguments.
+fn unknown_command(args: Args<'_>) -> CmdError {
+    let mut quoted = String::new();
+    for arg in args.iter_from(1) {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        quoted.push_str(&format!("'{}' ", truncate_lossy(arg, room)));
+    }
+    CmdError::msg(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate_lossy(args.get(0), 128),
+        quoted
+    ))
+}

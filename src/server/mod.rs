@@ -1,0 +1,272 @@
+//! Startup and the per-thread server: one pinned glommio executor per shard, each with
+//! its own io_uring, its own listening socket on the shared port (SO_REUSEPORT), its own
+//! connections, and the channel loops and timers of its shard.
+
+pub mod clients;
+pub mod conn;
+pub mod dispatch;
+pub mod session;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorBuilder, Latency, Placement, Shares};
+
+pub use session::Session;
+
+use crate::command::Registry;
+use crate::config::{Config, SharedConfig};
+use crate::shard::Node;
+use crate::shard::node::{Request, Response};
+
+/// Capacity of each channel between two shards.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// State shared by every thread. Configuration and counters only: no keyspace data.
+pub struct Shared {
+    /// The live configuration.
+    pub config: SharedConfig,
+    /// Number of shards (threads).
+    pub shards: usize,
+    /// The next CLIENT ID.
+    pub next_client_id: AtomicU64,
+    /// Connected clients over all threads.
+    pub connected_clients: AtomicUsize,
+    /// Set to stop the server (signal or SHUTDOWN).
+    pub shutdown: Arc<AtomicBool>,
+    /// When the server started.
+    pub started: Instant,
+    /// Unix ms at start.
+    pub started_unix_ms: i64,
+    /// Random run id (40 hex characters), as Redis's `run_id`.
+    pub run_id: String,
+    /// The config file given at startup, if any.
+    pub config_file: Option<String>,
+    /// The port actually listened on.
+    pub port: u16,
+    /// The executable's path.
+    pub executable: String,
+}
+
+impl Shared {
+    /// Asks every thread to stop.
+    pub fn request_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The CPUs this process may run on (honouring `taskset`), from /proc/self/status.
+fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(str::trim)
+        .unwrap_or("");
+    let mut cpus = Vec::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) {
+                    cpus.extend(a..=b);
+                }
+            }
+            None => {
+                if let Ok(c) = part.parse() {
+                    cpus.push(c);
+                }
+            }
+        }
+    }
+    if cpus.is_empty() {
+        cpus = (0..std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).collect();
+    }
+    cpus
+}
+
+/// Runs the server until SIGTERM, SIGINT or SHUTDOWN. Returns an error message if it cannot start.
+pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
+    let cpus = allowed_cpus();
+    let shards = if config.threads() == 0 { cpus.len() } else { config.threads() };
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, shutdown.clone()).map_err(|e| format!("cannot install signal handler: {e}"))?;
+    }
+    let port = config.port();
+    let bind = config.bind();
+    let shared = Arc::new(Shared {
+        config: SharedConfig::new(config),
+        shards,
+        next_client_id: AtomicU64::new(1),
+        connected_clients: AtomicUsize::new(0),
+        shutdown,
+        started: Instant::now(),
+        started_unix_ms: crate::util::now_ms(),
+        run_id: (0..5).map(|_| format!("{:08x}", crate::util::rand_u64() as u32)).collect(),
+        config_file,
+        port,
+        executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+    });
+    let requests: MeshBuilder<Request, _> = MeshBuilder::full(shards, CHANNEL_CAPACITY);
+    let responses: MeshBuilder<Response, _> = MeshBuilder::full(shards, CHANNEL_CAPACITY);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let mut handles = Vec::new();
+    for shard in 0..shards {
+        let shared = shared.clone();
+        let requests = requests.clone();
+        let responses = responses.clone();
+        let ready = ready_tx.clone();
+        let bind = bind.clone();
+        let placement = Placement::Fixed(cpus[shard % cpus.len()]);
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("tallkv-shard-{shard}"))
+            .spawn(move || async move {
+                let result = shard_main(shard, shared.clone(), requests, responses, &bind, port, ready).await;
+                if let Err(e) = result {
+                    eprintln!("shard {shard}: {e}");
+                    shared.request_shutdown();
+                }
+            })
+            .map_err(|e| format!("cannot start shard {shard}: {e}"))?;
+        handles.push(handle);
+    }
+    drop(ready_tx);
+    let mut failure = None;
+    for _ in 0..shards {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                failure.get_or_insert(e);
+            }
+            Err(_) => {
+                failure.get_or_insert_with(|| "a shard stopped during startup".to_string());
+                break;
+            }
+        }
+    }
+    if let Some(e) = failure {
+        shared.request_shutdown();
+        for handle in handles {
+            let _ = handle.join();
+        }
+        return Err(e);
+    }
+    log_notice(&format!(
+        "tallkv {} ready to accept connections on {}:{} with {} shard(s)",
+        env!("CARGO_PKG_VERSION"),
+        bind.join(","),
+        port,
+        shards
+    ));
+    for handle in handles {
+        let _ = handle.join();
+    }
+    log_notice("tallkv is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// Writes a log line in Redis's format.
+pub fn log_notice(message: &str) {
+    let pid = std::process::id();
+    println!("{pid}:M {} * {message}", log_time());
+}
+
+fn log_time() -> String {
+    let ms = crate::util::now_ms();
+    let secs = ms / 1000;
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    format!("{h:02}:{m:02}:{s:02}.{:03}", ms % 1000)
+}
+
+/// One shard's thread: joins the meshes, starts its channel loops, its timer and its
+/// listeners, and runs until shutdown.
+async fn shard_main(
+    shard: usize,
+    shared: Arc<Shared>,
+    requests: MeshBuilder<Request, glommio::channels::channel_mesh::Full>,
+    responses: MeshBuilder<Response, glommio::channels::channel_mesh::Full>,
+    bind: &[String],
+    port: u16,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) -> Result<(), String> {
+    let (request_senders, mut request_receivers) =
+        requests.join().await.map_err(|_| "cannot join the request mesh".to_string())?;
+    let (response_senders, mut response_receivers) =
+        responses.join().await.map_err(|_| "cannot join the response mesh".to_string())?;
+    let registry = Rc::new(Registry::build());
+    let node = Rc::new(Node::new(
+        shard,
+        shared.shards,
+        shared.clone(),
+        registry,
+        request_senders,
+        response_senders,
+    ));
+    for (_, receiver) in request_receivers.streams() {
+        let node = node.clone();
+        glommio::spawn_local(async move {
+            while let Some(request) = receiver.recv().await {
+                node.handle_remote(request);
+            }
+        })
+        .detach();
+    }
+    for (_, receiver) in response_receivers.streams() {
+        let node = node.clone();
+        glommio::spawn_local(async move {
+            while let Some(response) = receiver.recv().await {
+                node.deliver(response.id, response.result);
+            }
+        })
+        .detach();
+    }
+    let mut listeners = Vec::new();
+    for addr in bind {
+        let addr_text = if addr.contains(':') { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") };
+        match TcpListener::bind(addr_text.as_str()) {
+            Ok(listener) => listeners.push(listener),
+            Err(e) => {
+                let message = format!("Could not create server TCP listening socket {addr}:{port}: bind: {e}");
+                let _ = ready.send(Err(message.clone()));
+                return Err(message);
+            }
+        }
+    }
+    for listener in listeners {
+        let node = node.clone();
+        glommio::spawn_local(accept_loop(node, listener)).detach();
+    }
+    let _ = ready.send(Ok(()));
+    let background = glommio::executor().create_task_queue(Shares::Static(100), Latency::NotImportant, "cron");
+    let cron_node = node.clone();
+    let cron = glommio::spawn_local_into(cron::run(cron_node), background).map_err(|e| e.to_string())?;
+    cron.await;
+    // Stop: close every connection this thread serves.
+    let handles: Vec<_> = node.state.borrow().clients.iter().cloned().collect();
+    for handle in handles {
+        handle.kill();
+    }
+    glommio::timer::sleep(Duration::from_millis(10)).await;
+    Ok(())
+}
+
+async fn accept_loop(node: Rc<Node>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                let node = node.clone();
+                glommio::spawn_local(conn::serve(node, stream)).detach();
+            }
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+pub mod cron;

@@ -1,0 +1,138 @@
+//! The one coordination mechanism for work that spans shards.
+//!
+//! Multi-key commands whose keys sit on several shards (and, later, MULTI/EXEC, Lua
+//! scripts and blocking commands) run as a [`Tx`]: the coordinating connection *holds*
+//! every shard involved, does its work on them, and lets them go.
+//!
+//! **Holding.** Each shard has a [`Gate`]: free, or held by one transaction. While held,
+//! the shard runs only that transaction's requests; every other request — a plain
+//! command from a local connection, a forwarded one, another transaction's Acquire — is
+//! parked in one FIFO queue and taken in order when the holder releases it. A command
+//! whose keys are all on one shard never holds anything: it checks that the gate is free
+//! (one `Cell` read) and runs.
+//!
+//! **Order.** A transaction acquires its shards one at a time in ascending shard index,
+//! waiting for each grant before asking for the next, and releases them all at the end.
+//!
+//! **Why it cannot deadlock.** A transaction waits only for a shard with a higher index
+//! than every shard it already holds. A cycle of waiting transactions would need one of
+//! them to wait for a lower-indexed shard held by another — impossible. Requests that are
+//! not transactions hold nothing, so they cannot be part of a cycle either; they just
+//! wait in the queue. The channel loops never wait on a full channel while handling a
+//! request (see `node`), so channels add no waiting edge of their own.
+//!
+//! **Atomicity.** Every observer of more than one shard is itself a transaction, and two
+//! transactions sharing a shard are serialized at the lowest shard they share (the later
+//! one cannot pass it until the earlier one has released everything), so no client sees
+//! half of a multi-shard write.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::node::{Node, ParkedQueue, ShardState, ShardUnavailable, Work};
+
+/// A transaction id, unique across the server (shard index in the top 16 bits).
+pub type TxId = u64;
+
+/// Whether a shard is free or held, and who waits for it.
+#[derive(Default)]
+pub struct Gate {
+    holder: Cell<Option<TxId>>,
+    pub(crate) parked: ParkedQueue,
+}
+
+impl Gate {
+    /// Whether a request of transaction `tx` (or of none) may run now.
+    pub fn allows(&self, tx: Option<TxId>) -> bool {
+        match self.holder.get() {
+            // Parked requests are drained as soon as the gate frees, so a free gate has none waiting.
+            None => true,
+            Some(holder) => tx == Some(holder),
+        }
+    }
+
+    /// Whether nobody holds the shard.
+    pub fn is_free(&self) -> bool {
+        self.holder.get().is_none()
+    }
+
+    /// Takes the shard for `tx` if free; true if `tx` holds it now.
+    pub fn try_take(&self, tx: TxId) -> bool {
+        match self.holder.get() {
+            None => {
+                self.holder.set(Some(tx));
+                true
+            }
+            Some(holder) => holder == tx,
+        }
+    }
+
+    /// Lets go of the shard if `tx` holds it; true if it did.
+    pub fn release(&self, tx: TxId) -> bool {
+        if self.holder.get() == Some(tx) {
+            self.holder.set(None);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The transaction holding the shard, if any.
+    pub fn holder(&self) -> Option<TxId> {
+        self.holder.get()
+    }
+}
+
+/// A transaction holding a set of shards; released when dropped.
+pub struct Tx {
+    node: Rc<Node>,
+    id: TxId,
+    held: RefCell<Vec<usize>>,
+}
+
+impl Tx {
+    /// Holds `shards` (any order, duplicates allowed), acquiring them in ascending order.
+    pub async fn begin(node: &Rc<Node>, shards: impl IntoIterator<Item = usize>) -> Result<Tx, ShardUnavailable> {
+        let mut wanted: Vec<usize> = shards.into_iter().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let tx = Tx { node: node.clone(), id: node.new_tx_id(), held: RefCell::new(Vec::new()) };
+        for shard in wanted {
+            node.request(shard, Some(tx.id), Work::Acquire).await?;
+            tx.held.borrow_mut().push(shard);
+        }
+        Ok(tx)
+    }
+
+    /// The transaction's id.
+    pub fn id(&self) -> TxId {
+        self.id
+    }
+
+    /// The shards held, ascending.
+    pub fn shards(&self) -> Vec<usize> {
+        self.held.borrow().clone()
+    }
+
+    /// Runs `f` on a held shard.
+    pub async fn run<T, F>(&self, shard: usize, f: F) -> Result<T, ShardUnavailable>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut ShardState) -> T + Send + 'static,
+    {
+        self.node.run_on(shard, Some(self.id), f).await
+    }
+
+    /// Releases every held shard.
+    pub fn release(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        for shard in self.held.borrow_mut().drain(..) {
+            self.node.notify(shard, Some(self.id), Work::Release);
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! The node: what one thread owns (its shard's state) and how it talks to the others.
+//!
+//! Threads are joined by two glommio channel meshes: one carries [`Request`]s, the other
+//! [`Response`]s. A request is a closure to run on the owning shard's state; its reply
+//! comes back on the response mesh, keyed by a request id, and completes a local one-shot
+//! slot that the waiting connection awaits. The loops that receive requests never wait
+//! on a send (responses go out with `try_send`, or in a spawned task when the channel is
+//! momentarily full) and the loops that receive responses never send at all, so bounded
+//! channels cannot deadlock.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use glommio::channels::channel_mesh::Senders;
+
+use super::Keyspace;
+use super::coord::{Gate, TxId};
+use crate::command::{CmdError, Registry};
+use crate::config::{Config, SharedConfig};
+use crate::server::clients::ClientRegistry;
+use crate::server::Shared;
+
+/// A value of any sendable type: what a closure run on another shard returns.
+pub type AnyBox = Box<dyn Any + Send>;
+/// A closure to run on a shard's state.
+pub type ShardFn = Box<dyn FnOnce(&mut ShardState) -> AnyBox + Send>;
+
+/// What a request asks of the shard.
+pub enum Work {
+    /// Run a closure on the shard's state (allowed when the shard is free or held by the request's transaction).
+    Run(ShardFn),
+    /// Hold the shard for the request's transaction (granted in arrival order).
+    Acquire,
+    /// Let go of the shard.
+    Release,
+}
+
+/// A request sent to another shard.
+pub struct Request {
+    /// The sending shard.
+    pub from: usize,
+    /// Request id, unique on the sending shard; 0 for requests that want no reply.
+    pub id: u64,
+    /// The transaction it belongs to, if any.
+    pub tx: Option<TxId>,
+    /// What to do.
+    pub work: Work,
+}
+
+/// The reply to a request.
+pub struct Response {
+    /// The request id.
+    pub id: u64,
+    /// The closure's result (unit for Acquire).
+    pub result: AnyBox,
+}
+
+/// Where a request's result goes.
+enum ReplyTo {
+    /// Back over the response mesh to shard `from`.
+    Remote { from: usize, id: u64 },
+    /// To a slot on this thread.
+    Local { id: u64 },
+    /// Nowhere (Release).
+    Nobody,
+}
+
+/// A request waiting for the shard to be released.
+pub(crate) struct Parked {
+    tx: Option<TxId>,
+    work: Work,
+    reply: ReplyTo,
+}
+
+/// Everything this thread owns: its shard's keyspace, its clients, its counters.
+pub struct ShardState {
+    /// This shard's index.
+    pub id: usize,
+    /// The databases.
+    pub keyspace: Keyspace,
+    /// This thread's configuration snapshot.
+    pub config: Arc<Config>,
+    /// The connections this thread serves.
+    pub clients: ClientRegistry,
+    /// Commands processed on this thread.
+    pub commands_processed: u64,
+    /// Connections accepted on this thread.
+    pub connections_received: u64,
+    /// Connections refused (maxclients) on this thread.
+    pub rejected_connections: u64,
+    /// Bytes read from clients.
+    pub net_input_bytes: u64,
+    /// Bytes written to clients.
+    pub net_output_bytes: u64,
+}
+
+/// An error talking to another shard (it is shutting down).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShardUnavailable;
+
+impl From<ShardUnavailable> for CmdError {
+    fn from(_: ShardUnavailable) -> CmdError {
+        CmdError::from_static("ERR shard unavailable: the server is shutting down")
+    }
+}
+
+/// One thread's view of the server.
+pub struct Node {
+    /// This shard's index.
+    pub id: usize,
+    /// How many shards there are.
+    pub shards: usize,
+    /// This shard's state; borrowed only in synchronous sections, never across an await.
+    pub state: RefCell<ShardState>,
+    /// The command table.
+    pub registry: Rc<Registry>,
+    /// State shared by all threads (configuration, client ids, shutdown).
+    pub shared: Arc<Shared>,
+    pub(crate) gate: Gate,
+    requests: Rc<Senders<Request>>,
+    responses: Rc<Senders<Response>>,
+    pending: RefCell<HashMap<u64, Rc<Slot>, ahash::RandomState>>,
+    next_id: Cell<u64>,
+    config_version: Cell<u64>,
+}
+
+impl Node {
+    /// A node for shard `id` of `shards`.
+    pub fn new(
+        id: usize,
+        shards: usize,
+        shared: Arc<Shared>,
+        registry: Rc<Registry>,
+        requests: Senders<Request>,
+        responses: Senders<Response>,
+    ) -> Node {
+        let config = shared.config.snapshot();
+        let version = shared.config.version();
+        Node {
+            id,
+            shards,
+            state: RefCell::new(ShardState {
+                id,
+                keyspace: Keyspace::new(config.databases()),
+                config,
+                clients: ClientRegistry::default(),
+                commands_processed: 0,
+                connections_received: 0,
+                rejected_connections: 0,
+                net_input_bytes: 0,
+                net_output_bytes: 0,
+            }),
+            registry,
+            shared,
+            gate: Gate::default(),
+            requests: Rc::new(requests),
+            responses: Rc::new(responses),
+            pending: RefCell::new(HashMap::default()),
+            next_id: Cell::new(1),
+            config_version: Cell::new(version),
+        }
+    }
+
+    /// The shared configuration store.
+    pub fn config_store(&self) -> &SharedConfig {
+        &self.shared.config
+    }
+
+    /// This thread's configuration snapshot, refreshed if CONFIG SET changed it.
+    pub fn config(&self) -> Arc<Config> {
+        self.refresh_config();
+        self.state.borrow().config.clone()
+    }
+
+    /// Takes a new configuration snapshot if the shared one changed (one atomic load otherwise).
+    pub fn refresh_config(&self) {
+        let version = self.shared.config.version();
+        if version != self.config_version.get() {
+            self.config_version.set(version);
+            self.state.borrow_mut().config = self.shared.config.snapshot();
+        }
+    }
+
+    fn next_request_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1).max(1));
+        id
+    }
+
+    /// A new transaction id, unique across the server.
+    pub(crate) fn new_tx_id(&self) -> TxId {
+        (self.id as u64) << 48 | (self.next_request_id() & 0xFFFF_FFFF_FFFF)
+    }
+
+    /// Whether a command of transaction `tx` (or of none) may run on this shard now.
+    pub fn gate_allows(&self, tx: Option<TxId>) -> bool {
+        self.gate.allows(tx)
+    }
+
+    /// Runs `f` on shard `shard`'s state and returns its result. On this thread, with the
+    /// shard free (or held by `tx`), it runs at once; otherwise it waits its turn.
+    pub async fn run_on<T, F>(&self, shard: usize, tx: Option<TxId>, f: F) -> Result<T, ShardUnavailable>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut ShardState) -> T + Send + 'static,
+    {
+        if shard == self.id && self.gate.allows(tx) {
+            self.refresh_config();
+            return Ok(f(&mut self.state.borrow_mut()));
+        }
+        let work = Work::Run(Box::new(move |state: &mut ShardState| Box::new(f(state)) as AnyBox));
+        let result = self.request(shard, tx, work).await?;
+        result.downcast::<T>().map(|b| *b).map_err(|_| ShardUnavailable)
+    }
+
+    /// Sends `work` to `shard` (or parks it here) and waits for its result.
+    pub(crate) async fn request(&self, shard: usize, tx: Option<TxId>, work: Work) -> Result<AnyBox, ShardUnavailable> {
+        let id = self.next_request_id();
+        let slot = Rc::new(Slot::default());
+        self.pending.borrow_mut().insert(id, slot.clone());
+        if shard == self.id {
+            self.handle(tx, work, ReplyTo::Local { id });
+        } else if self.requests.send_to(shard, Request { from: self.id, id, tx, work }).await.is_err() {
+            self.pending.borrow_mut().remove(&id);
+            return Err(ShardUnavailable);
+        }
+        SlotFuture(slot).await
+    }
+
+    /// Sends `work` to `shard` without waiting for a reply (Release).
+    pub(crate) fn notify(&self, shard: usize, tx: Option<TxId>, work: Work) {
+        if shard == self.id {
+            self.handle(tx, work, ReplyTo::Nobody);
+            return;
+        }
+        let request = Request { from: self.id, id: 0, tx, work };
+        if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(request))) =
+            self.requests.try_send_to(shard, request)
+        {
+            let senders = self.requests.clone();
+            glommio::spawn_local(async move {
+                let _ = senders.send_to(shard, request).await;
+            })
+            .detach();
+        }
+    }
+
+    /// Handles a request that arrived from another shard.
+    pub fn handle_remote(&self, request: Request) {
+        let reply = if request.id == 0 {
+            ReplyTo::Nobody
+        } else {
+            ReplyTo::Remote { from: request.from, id: request.id }
+        };
+        self.handle(request.tx, request.work, reply);
+    }
+
+    /// Completes the local request `id` with `result` (a response arrived).
+    pub fn deliver(&self, id: u64, result: AnyBox) {
+        let slot = self.pending.borrow_mut().remove(&id);
+        if let Some(slot) = slot {
+            slot.fill(result);
+        }
+    }
+
+    /// Applies a request to this shard: runs it, grants it, releases, or parks it until the
+    /// shard is free. Parked requests are taken in arrival order.
+    fn handle(&self, tx: Option<TxId>, work: Work, reply: ReplyTo) {
+        match work {
+            Work::Run(f) => {
+                if self.gate.allows(tx) {
+                    self.refresh_config();
+                    let result = f(&mut self.state.borrow_mut());
+                    self.respond(reply, result);
+                } else {
+                    self.gate.park(Parked { tx, work: Work::Run(f), reply });
+                }
+            }
+            Work::Acquire => match tx {
+                Some(t) if self.gate.try_take(t) => self.respond(reply, Box::new(())),
+                Some(_) => self.gate.park(Parked { tx, work: Work::Acquire, reply }),
+                None => self.respond(reply, Box::new(())),
+            },
+            Work::Release => {
+                if let Some(t) = tx {
+                    if self.gate.release(t) {
+                        self.drain_parked();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs parked requests in order until the queue is empty or one of them takes the shard.
+    fn drain_parked(&self) {
+        while self.gate.is_free() {
+            let Some(parked) = self.gate.unpark() else {
+                break;
+            };
+            self.handle(parked.tx, parked.work, parked.reply);
+        }
+    }
+
+    fn respond(&self, reply: ReplyTo, result: AnyBox) {
+        match reply {
+            ReplyTo::Nobody => {}
+            ReplyTo::Local { id } => self.deliver(id, result),
+            ReplyTo::Remote { from, id } => {
+                let response = Response { id, result };
+                if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(response))) =
+                    self.responses.try_send_to(from, response)
+                {
+                    let senders = self.responses.clone();
+                    glommio::spawn_local(async move {
+                        let _ = senders.send_to(from, response).await;
+                    })
+                    .detach();
+                }
+            }
+        }
+    }
+}
+
+/// A one-shot slot a waiting connection awaits.
+#[derive(Default)]
+struct Slot {
+    value: RefCell<Option<AnyBox>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Slot {
+    fn fill(&self, value: AnyBox) {
+        *self.value.borrow_mut() = Some(value);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+}
+
+struct SlotFuture(Rc<Slot>);
+
+impl Future for SlotFuture {
+    type Output = Result<AnyBox, ShardUnavailable>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(value) = self.0.value.borrow_mut().take() {
+            return Poll::Ready(Ok(value));
+        }
+        *self.0.waker.borrow_mut() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Gate {
+    pub(crate) fn park(&self, parked: Parked) {
+        self.parked.borrow_mut().push_back(parked);
+    }
+
+    pub(crate) fn unpark(&self) -> Option<Parked> {
+        self.parked.borrow_mut().pop_front()
+    }
+}
+
+/// The parked-request queue type, kept here with [`Parked`].
+pub(crate) type ParkedQueue = RefCell<VecDeque<Parked>>;

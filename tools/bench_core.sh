@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# bench_core.sh — single-core throughput / latency / CPU-cost comparison of
+# tallkv against redis-server, driven by redis-benchmark.
+#
+# Usage (from anywhere; paths are resolved relative to the repo root):
+#   tools/bench_core.sh                  # full run (5 rounds), prints report
+#   WRITE=1 tools/bench_core.sh          # ... and updates BENCHMARKS.md
+#   QUICK=1 tools/bench_core.sh          # smoke check: 1 round, small N
+#   TALLKV_CMD="redis-server --save '' --appendonly no" QUICK=1 tools/bench_core.sh
+#                                        # Redis against itself (checks the tooling)
+#   tools/bench_report.py [--write] bench-results/<run>   # re-render a past run
+#
+# Environment:
+#   ROUNDS        rounds of paired measurements (default 5; QUICK: 1)
+#   REQUESTS      requests per redis-benchmark run (-n), all tests and depths.
+#                 Default: 200000 at -P 1; 2000000 at -P >1 except mset, which
+#                 sends 10 keys per request and gets 400000 (each run ~2-3 s
+#                 here). QUICK divides the defaults by 10.
+#   CLIENTS       redis-benchmark -c (default 50)
+#   KEYSPACE      redis-benchmark -r (default 100000)
+#   TESTS         comma/space separated redis-benchmark -t names (default set,get,incr,mset)
+#   PIPELINES     space/comma separated -P depths (default "1 16")
+#   QUICK=1       1 round, small N
+#   WRITE=1       pass --write to bench_report.py (replace section in BENCHMARKS.md)
+#   REDIS_PORT    default 7101;  TALLKV_PORT  default 7102
+#   REDIS_CMD     default: redis-server --save '' --appendonly no --daemonize no
+#   TALLKV_CMD    default: target/release/tallkv --threads 1 --save ''
+#                 (the script inserts "--port P" after the executable; the value
+#                 is split like a shell command line, so quotes work)
+#   BUILD         1 = cargo build --release first (default 1 unless TALLKV_CMD is set)
+#   SERVER_CORE   default 0;  CLIENT_CORE  default 1
+#   BENCH_TIMEOUT seconds one redis-benchmark run may take (default 300)
+#   READY_TIMEOUT seconds to wait for a server to answer PING (default 20)
+#   OUT_DIR       raw results directory (default bench-results/core-<UTC timestamp>)
+#
+# Server lifecycle (the choice the brief asked us to make and explain):
+# one instance of each server is started once and kept running for the whole
+# run; both are pinned to SERVER_CORE, but only one is ever driven at a time,
+# the other sits idle. Rationale: (1) the GET test then reads keys written by
+# the preceding SET test, as in a plain redis-benchmark run, instead of missing
+# on an empty database; (2) no start-up cost or start-up noise in the middle of
+# a back-to-back pair, which keeps the two halves of a pair close in time.
+# The risk is that an "idle" server is not idle (e.g. an event loop that
+# busy-polls) and steals SERVER_CORE from the one being measured, so the CPU
+# time of the idle server is recorded during every measurement
+# (idle_other_cpu_pct in the raw CSV) and the report warns if it exceeds 2%
+# (and 2 clock ticks).
+# Each (round, pipeline depth) block starts with FLUSHALL on both servers (if
+# both support it), so every round sees the same sequence of database states.
+#
+# CPU per request = delta(utime+stime) of the server process (whole process, all
+# threads, from /proc/PID/stat fields 14+15) / requests. Resolution is one clock
+# tick (usually 10 ms) per measurement, i.e. <0.5% for a 2 s run at 100% busy.
+# MSET counts as one request (of 10 keys). The CPU time of redis-benchmark itself
+# is recorded too (client_busy_pct): with 2 cores and a single-threaded client,
+# the client core is often the bottleneck, and then rps/latency compare the
+# client more than the servers, while CPU µs/req still compares the servers.
+#
+# Outputs, in OUT_DIR: raw.csv (one row per redis-benchmark run), meta.txt,
+# r<round>-P<depth>-<test>-<server>.csv / .err (redis-benchmark's own stdout /
+# stderr, .err kept only if non-empty) and the server logs; the Markdown section is printed by tools/bench_report.py.
+
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SCRIPT_DIR/.." && pwd)
+cd "$REPO"
+
+log() { printf '[bench_core %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+# quote a command line for display / copy-paste
+q() { local out= a; for a in "$@"; do out+=" $(printf '%q' "$a")"; done; echo "${out# }"; }
+
+# ---------------------------------------------------------------- options ---
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then ROUNDS=${ROUNDS:-1}; QDIV=10; else ROUNDS=${ROUNDS:-5}; QDIV=1; fi
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-100000}
+TESTS=${TESTS:-set,get,incr,mset}
+PIPELINES=${PIPELINES:-1 16}
+REDIS_PORT=${REDIS_PORT:-7101}
+TALLKV_PORT=${TALLKV_PORT:-7102}
+SERVER_CORE=${SERVER_CORE:-0}
+CLIENT_CORE=${CLIENT_CORE:-1}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
+READY_TIMEOUT=${READY_TIMEOUT:-20}
+WRITE=${WRITE:-0}
+REDIS_CMD=${REDIS_CMD:-"redis-server --save '' --appendonly no --daemonize no"}
+if [[ -n ${TALLKV_CMD:-} ]]; then
+    BUILD=${BUILD:-0}
+else
+    TALLKV_CMD="target/release/tallkv --threads 1 --save ''"
+    BUILD=${BUILD:-1}
+fi
+OUT_DIR=${OUT_DIR:-bench-results/core-$(date -u +%Y%m%dT%H%M%SZ)}
+
+read -r -a TEST_LIST <<<"${TESTS//,/ }"
+read -r -a PIPE_LIST <<<"${PIPELINES//,/ }"
+((${#TEST_LIST[@]} > 0)) || die "TESTS is empty"
+((${#PIPE_LIST[@]} > 0)) || die "PIPELINES is empty"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
+for p in "${PIPE_LIST[@]}"; do [[ $p =~ ^[1-9][0-9]*$ ]] || die "bad pipeline depth: $p"; done
+[[ $REDIS_PORT != "$TALLKV_PORT" ]] || die "REDIS_PORT and TALLKV_PORT must differ"
+
+requests_for() { # $1 = pipeline depth, $2 = test
+    if [[ -n ${REQUESTS:-} ]]; then echo "$REQUESTS"; return; fi
+    local n
+    if (($1 == 1)); then n=200000; elif [[ $2 == mset ]]; then n=400000; else n=2000000; fi
+    echo $((n / QDIV))
+}
+
+# --------------------------------------------------------------- tooling ---
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null \
+    || ! command -v redis-cli >/dev/null; then
+    log "installing redis-server and redis-tools from Debian packages"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools
+    # The package may start its own service on 6379. We never use it (our
+    # servers have their own ports), but stop it so it cannot compete for CPU.
+    service redis-server stop >/dev/null 2>&1 || true
+fi
+for t in taskset timeout getconf python3 redis-cli redis-benchmark redis-server; do
+    command -v "$t" >/dev/null || die "missing tool: $t"
+done
+(($(nproc) > CLIENT_CORE && $(nproc) > SERVER_CORE)) || die "need CPUs $SERVER_CORE and $CLIENT_CORE"
+
+if [[ $BUILD == 1 ]]; then
+    log "cargo build --release"
+    cargo build --release || die "cargo build --release failed; fix the build, or set TALLKV_CMD (BUILD=0) to benchmark another command"
+fi
+
+# Split the command strings like a shell would (quotes honoured), then insert
+# "--port P" right after the executable.
+eval "REDIS_ARGV=($REDIS_CMD)"
+eval "TALLKV_ARGV=($TALLKV_CMD)"
+REDIS_ARGV=("${REDIS_ARGV[0]}" --port "$REDIS_PORT" "${REDIS_ARGV[@]:1}")
+TALLKV_ARGV=("${TALLKV_ARGV[0]}" --port "$TALLKV_PORT" "${TALLKV_ARGV[@]:1}")
+command -v "${TALLKV_ARGV[0]}" >/dev/null || [[ -x ${TALLKV_ARGV[0]} ]] \
+    || die "tallkv executable not found: ${TALLKV_ARGV[0]} (build failed? set TALLKV_CMD?)"
+
+CLK_TCK=$(getconf CLK_TCK)
+mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+RAW="$OUT_DIR/raw.csv"
+
+# --------------------------------------------------------------- servers ---
+declare -A PID=() PORT=([redis]=$REDIS_PORT [tallkv]=$TALLKV_PORT)
+
+cpu_ticks() { # utime+stime of the whole process (fields 14, 15 of /proc/PID/stat)
+    local s rest f
+    s=$(<"/proc/$1/stat") || return 1
+    rest=${s##*) }            # drop "pid (comm) "; comm may contain spaces
+    read -r -a f <<<"$rest"   # f[0] is field 3 (state) => field N is f[N-3]
+    echo $((f[11] + f[12]))
+}
+
+child_ticks() { # cutime+cstime of this shell (fields 16, 17): CPU of reaped children
+    local s rest f
+    s=$(<"/proc/$$/stat")
+    rest=${s##*) }
+    read -r -a f <<<"$rest"
+    echo $((f[13] + f[14]))
+}
+
+alive() { # running and not a zombie
+    local s
+    [[ -r /proc/$1/stat ]] || return 1
+    s=$(<"/proc/$1/stat") 2>/dev/null || return 1
+    s=${s##*) }
+    [[ ${s:0:1} != Z ]]
+}
+
+# All timeouts use --foreground: plain `timeout` puts the command in its own
+# process group, where Ctrl-C would not reach it.
+ping_ok() { [[ $(timeout --foreground 2 redis-cli -p "$1" ping 2>/dev/null) == PONG ]]; }
+
+stop_server() { # $1 = name; SIGTERM, bounded wait, then SIGKILL
+    local name=$1 pid=${PID[$1]:-} i
+    [[ -n $pid ]] || return 0
+    if alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
+        if alive "$pid"; then
+            log "$name (pid $pid) ignored SIGTERM for 10 s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    PID[$name]=
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_server tallkv
+    stop_server redis
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+
+start_server() { # $1 = name, rest = argv
+    local name=$1 port=${PORT[$1]} i
+    shift
+    # Never benchmark somebody else's server that happens to own the port.
+    ! ping_ok "$port" || die "port $port already answers PING; pick another ${name^^}_PORT"
+    log "starting $name: taskset -c $SERVER_CORE $(q "$@")"
+    # Background jobs of a non-interactive shell start with SIGINT ignored,
+    # but a server may re-enable it (Redis does, and shuts down on Ctrl-C);
+    # either way the EXIT trap stops whatever is still running.
+    taskset -c "$SERVER_CORE" "$@" >"$OUT_DIR/$name.log" 2>&1 &
+    PID[$name]=$!
+    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
+        alive "${PID[$name]}" || { tail -n 20 "$OUT_DIR/$name.log" >&2; die "$name exited during start-up"; }
+        ping_ok "$port" && break
+        sleep 0.1
+    done
+    ping_ok "$port" || { tail -n 20 "$OUT_DIR/$name.log" >&2; die "$name not ready after ${READY_TIMEOUT}s"; }
+    # A server may re-pin its own threads (e.g. an executor bound to a CPU);
+    # check that every thread still runs on SERVER_CORE only.
+    local st bad=
+    for st in /proc/"${PID[$name]}"/task/*/status; do
+        grep -q "^Cpus_allowed_list:[[:space:]]*$SERVER_CORE\$" "$st" 2>/dev/null \
+            || bad+=" $(basename "$(dirname "$st")"):$(awk '/^Cpus_allowed_list/{print $2}' "$st" 2>/dev/null)"
+    done
+    [[ -z $bad ]] || log "WARNING: $name threads not confined to CPU $SERVER_CORE (tid:cpus):$bad"
+    log "$name ready (pid ${PID[$name]}, port $port)"
+}
+
+# Other load on the two cores skews everything; measure it for 1 s up front.
+core_busy() { # prints "cpuN=X%" for the given cores, sampled over 1 s
+    local a b
+    a=$(grep -E "^cpu($(IFS='|'; echo "$*")) " /proc/stat)
+    sleep 1
+    b=$(grep -E "^cpu($(IFS='|'; echo "$*")) " /proc/stat)
+    # idle = idle + iowait (fields 5, 6); total = user..steal (fields 2-9)
+    awk 'NR==FNR{for(i=2;i<=9;i++)t0[$1]+=$i; i0[$1]=$5+$6; next}
+         {t=0; for(i=2;i<=9;i++)t+=$i; d=t-t0[$1];
+          printf "%s%s=%.0f%%", sep, $1, (d > 0 ? 100*(1-($5+$6-i0[$1])/d) : 0); sep=" "}
+         END{print ""}' <(echo "$a") <(echo "$b")
+}
+BACKGROUND=$(core_busy "$SERVER_CORE" "$CLIENT_CORE")
+log "background load before start: $BACKGROUND"
+if awk -v s="$BACKGROUND" 'BEGIN{n=split(s,a," "); for(i=1;i<=n;i++){sub(/.*=/,"",a[i]); sub(/%/,"",a[i]); if(a[i]+0>10) exit 0} exit 1}'; then
+    log "WARNING: the benchmark cores are already busy ($BACKGROUND); results will be noisy"
+fi
+
+for name in redis tallkv; do
+    ! ping_ok "${PORT[$name]}" || die "port ${PORT[$name]} already answers PING; pick another ${name^^}_PORT"
+done
+start_server redis "${REDIS_ARGV[@]}"
+start_server tallkv "${TALLKV_ARGV[@]}"
+
+FLUSH=1
+for name in redis tallkv; do
+    if [[ $(timeout --foreground 5 redis-cli -p "${PORT[$name]}" flushall 2>&1) != OK ]]; then
+        log "WARNING: $name does not answer FLUSHALL with OK; databases will not be flushed between rounds"
+        FLUSH=0
+    fi
+done
+
+# ------------------------------------------------------------------ meta ---
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no-commit")
+[[ -z $(git status --porcelain 2>/dev/null) ]] || commit+="-dirty"
+{
+    echo "date=$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "nproc=$(nproc)"
+    echo "cpu_model=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)"
+    echo "kernel=$(uname -r)"
+    echo "mem=$(awk '/^MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+    echo "commit=$commit"
+    echo "redis_version=$(redis-server --version)"
+    echo "benchmark_version=$(redis-benchmark --version 2>/dev/null || echo unknown)"
+    echo "tallkv_version=$(timeout --foreground 5 redis-cli -p "$TALLKV_PORT" info server 2>/dev/null \
+        | awk -F: '/^(redis|tallkv)_version/{gsub("\r",""); print $1 " " $2; exit}')"
+    echo "redis_cmd=taskset -c $SERVER_CORE $(q "${REDIS_ARGV[@]}")"
+    echo "tallkv_cmd=taskset -c $SERVER_CORE $(q "${TALLKV_ARGV[@]}")"
+    echo "tallkv_cmd_overridden=$([[ $TALLKV_CMD == "target/release/tallkv --threads 1 --save ''" ]] && echo 0 || echo 1)"
+    echo "bench_cmd=taskset -c $CLIENT_CORE redis-benchmark -p PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH -t TEST --csv"
+    echo "background=$BACKGROUND"
+    echo "rounds=$ROUNDS"
+    echo "quick=$QUICK"
+    echo "flush=$FLUSH"
+    echo "clk_tck=$CLK_TCK"
+    echo "server_core=$SERVER_CORE"
+    echo "client_core=$CLIENT_CORE"
+} >"$OUT_DIR/meta.txt"
+
+echo "round,pipeline,test,server,requests,clients,status,rps,avg_ms,p50_ms,p95_ms,p99_ms,max_ms,cpu_ticks,cpu_us_per_req,wall_s,busy_pct,client_busy_pct,idle_other_ticks,idle_other_cpu_pct" >"$RAW"
+
+# ----------------------------------------------------------- measurement ---
+measure() { # $1 round, $2 depth, $3 test, $4 server
+    local round=$1 depth=$2 test=$3 name=$4 other n pid opid
+    [[ $name == redis ]] && other=tallkv || other=redis
+    n=$(requests_for "$depth" "$test")
+    pid=${PID[$name]} opid=${PID[$other]}
+    local cmd=(taskset -c "$CLIENT_CORE" redis-benchmark -p "${PORT[$name]}" -c "$CLIENTS"
+        -n "$n" -r "$KEYSPACE" -P "$depth" -t "$test" --csv)
+    local base="$OUT_DIR/r${round}-P${depth}-${test}-${name}"
+    local c0 o0 k0 t0 c1 o1 k1 t1 out status=ok rc=0
+    # k*: CPU of redis-benchmark itself (it is reaped as a child of this shell
+    # by the time k1 is read) — tells whether the client core was the limit.
+    c0=$(cpu_ticks "$pid"); o0=$(cpu_ticks "$opid"); k0=$(child_ticks); t0=$(date +%s%N)
+    out=$(timeout --foreground "$BENCH_TIMEOUT" "${cmd[@]}" 2>"$base.err") || rc=$?
+    t1=$(date +%s%N); k1=$(child_ticks)
+    # Ctrl-C kills redis-benchmark, and bash then does not run its INT trap
+    # (it assumes the child handled the signal), so exit here.
+    if ((rc == 130 || rc == 143)); then log "interrupted"; exit "$rc"; fi
+    c1=$(cpu_ticks "$pid") || c1=$c0; o1=$(cpu_ticks "$opid") || o1=$o0
+    printf '%s\n' "$out" >"$base.csv"
+    ((rc != 124)) || echo "timed out after ${BENCH_TIMEOUT}s (BENCH_TIMEOUT)" >>"$base.err"
+    [[ -s $base.err ]] || rm -f "$base.err"
+    # data row: "TEST NAME","rps","avg","min","p50","p95","p99","max"
+    local row
+    row=$(printf '%s\n' "$out" | grep -v '^"test"' | grep '^"' | tail -n 1 || true)
+    local rps= avg= p50= p95= p99= max=
+    if ((rc != 0)) || [[ -z $row ]]; then
+        status=fail
+        ((rc == 124)) && status=timeout
+        log "WARNING: $name $test -P $depth: redis-benchmark rc=$rc: $(tail -n 3 "$base.err" 2>/dev/null | tr '\n' ' ')"
+    else
+        # replace the quoted test name (may contain spaces) by a placeholder
+        IFS=, read -r _ rps avg _ p50 p95 p99 max <<<"$(sed 's/^"[^"]*"/x/; s/"//g' <<<"$row")"
+    fi
+    local wall_ns=$((t1 - t0)) dc=$((c1 - c0)) dother=$((o1 - o0))
+    local cpu_us busy idle client
+    cpu_us=$(awk -v t="$dc" -v k="$CLK_TCK" -v n="$n" 'BEGIN{printf "%.4f", t*1e6/k/n}')
+    busy=$(awk -v t="$dc" -v k="$CLK_TCK" -v w="$wall_ns" 'BEGIN{printf "%.1f", t/k*1e11/w}')
+    idle=$(awk -v t="$dother" -v k="$CLK_TCK" -v w="$wall_ns" 'BEGIN{printf "%.1f", t/k*1e11/w}')
+    client=$(awk -v t="$((k1 - k0))" -v k="$CLK_TCK" -v w="$wall_ns" 'BEGIN{printf "%.1f", t/k*1e11/w}')
+    echo "$round,$depth,$test,$name,$n,$CLIENTS,$status,$rps,$avg,$p50,$p95,$p99,$max,$dc,$cpu_us,$(awk -v w="$wall_ns" 'BEGIN{printf "%.3f", w/1e9}'),$busy,$client,$dother,$idle" >>"$RAW"
+    log "r$round P$depth $(printf '%-5s %-6s' "$test" "$name") ${status/ok/} rps=${rps:-n/a} p99=${p99:-n/a }ms cpu=${cpu_us}us/req busy=${busy}% client=${client}% idle-other=${idle}%"
+    alive "$pid" || { tail -n 20 "$OUT_DIR/$name.log" >&2; die "$name died during $test -P $depth"; }
+}
+
+log "results in $OUT_DIR"
+for ((round = 1; round <= ROUNDS; round++)); do
+    for depth in "${PIPE_LIST[@]}"; do
+        if [[ $FLUSH == 1 ]]; then
+            for name in redis tallkv; do timeout --foreground 10 redis-cli -p "${PORT[$name]}" flushall >/dev/null; done
+        fi
+        for test in "${TEST_LIST[@]}"; do
+            # The pair: Redis, then tallkv, back to back.
+            measure "$round" "$depth" "$test" redis
+            measure "$round" "$depth" "$test" tallkv
+        done
+    done
+done
+
+stop_server tallkv
+stop_server redis
+
+report_args=("$OUT_DIR")
+[[ $WRITE == 1 ]] && report_args=(--write "${report_args[@]}")
+python3 "$SCRIPT_DIR/bench_report.py" "${report_args[@]}"

@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Render the Markdown report of a tools/bench_core.sh run.
+
+Usage:
+    tools/bench_report.py [--write] [--file BENCHMARKS.md] [RUN_DIR]
+
+RUN_DIR is a directory written by bench_core.sh (meta.txt + raw.csv); by
+default the newest bench-results/core-* directory. The section is printed to
+stdout; with --write it also replaces the text between
+<!-- bench_core:begin --> and <!-- bench_core:end --> in BENCHMARKS.md
+(created, with a title and the markers, if missing).
+
+Only pair ratios are trusted: in each round, for each (test, pipeline depth),
+Redis and tallkv run back to back, and tallkv/Redis ratios are computed within
+that pair; the report shows the median of those ratios over rounds (with the
+min-max range), plus the median absolute values for each server.
+Standard library only.
+"""
+
+import argparse
+import csv
+import statistics
+import sys
+from pathlib import Path
+
+BEGIN = "<!-- bench_core:begin -->"
+END = "<!-- bench_core:end -->"
+REPO = Path(__file__).resolve().parent.parent
+IDLE_WARN_PCT = 2.0   # CPU share the idle server may use during a measurement
+BUSY_WARN_PCT = 90.0  # below this the measured server was not saturated
+
+
+def read_meta(run_dir):
+    meta = {}
+    for line in (run_dir / "meta.txt").read_text().splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            meta[k] = v
+    return meta
+
+
+def fnum(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_rps(x):
+    return "n/a" if x is None else f"{x:,.0f}"
+
+
+def fmt_ms(x):
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def fmt_us(x):
+    if x is None:
+        return "n/a"
+    return f"{x:.2f}" if x >= 10 else f"{x:.3f}"
+
+
+def fmt_ratio(vals, n_rounds):
+    if not vals:
+        return "n/a"
+    s = f"{statistics.median(vals):.2f}"
+    if len(vals) > 1:
+        s += f" ({min(vals):.2f}–{max(vals):.2f})"
+    if len(vals) < n_rounds:
+        s += f" [{len(vals)}/{n_rounds} rounds]"
+    return s
+
+
+def fmt_pct(x):
+    return "n/a" if x is None else f"{x:.0f}"
+
+
+def med(rows, key):
+    vals = [r[key] for r in rows if r[key] is not None]
+    return statistics.median(vals) if vals else None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def display_path(run_dir):
+    try:
+        return str(run_dir.relative_to(REPO))
+    except ValueError:
+        return str(run_dir)
+
+
+def render(run_dir):
+    meta = read_meta(run_dir)
+    shown = display_path(run_dir)
+    with open(run_dir / "raw.csv", newline="") as f:
+        raw = list(csv.DictReader(f))
+    if not raw:
+        raise SystemExit(f"{run_dir}/raw.csv has no measurements")
+
+    pipelines, tests = [], []
+    data = {}  # (pipeline, test) -> round -> server -> row
+    for r in raw:
+        p, t = int(r["pipeline"]), r["test"]
+        if p not in pipelines:
+            pipelines.append(p)
+        if t not in tests:
+            tests.append(t)
+        ok = r["status"] == "ok"
+        row = {
+            "ok": ok,
+            "status": r["status"],
+            "requests": int(r["requests"]),
+            "rps": fnum(r["rps"]) if ok else None,
+            "p99": fnum(r["p99_ms"]) if ok else None,
+            "cpu": fnum(r["cpu_us_per_req"]) if ok else None,
+            "busy": fnum(r["busy_pct"]),
+            "client": fnum(r.get("client_busy_pct")),
+            "idle": fnum(r["idle_other_cpu_pct"]),
+            "idle_ticks": fnum(r.get("idle_other_ticks")),
+        }
+        data.setdefault((p, t), {}).setdefault(int(r["round"]), {})[r["server"]] = row
+    n_rounds = max(int(r["round"]) for r in raw)
+
+    out = []
+    w = out.append
+    w("## Core benchmark: tallkv vs Redis, one core each")
+    w("")
+    w(f"- Date: {meta.get('date', '?')}")
+    w(f"- Machine: {meta.get('nproc', '?')} CPUs, {meta.get('cpu_model', '?')}, "
+      f"{meta.get('mem', '?')} RAM, kernel {meta.get('kernel', '?')}")
+    tallkv_line = f"- tallkv: commit `{meta.get('commit', '?')}`"
+    if meta.get("tallkv_version"):
+        tallkv_line += f" (INFO: {meta['tallkv_version']})"
+    w(tallkv_line)
+    if meta.get("tallkv_cmd_overridden") == "1":
+        w("  - **Note: `TALLKV_CMD` was overridden; the \"tallkv\" columns measure the "
+          "command shown below, not the tallkv binary.**")
+    w(f"- Redis: `{meta.get('redis_version', '?')}`")
+    w(f"- Rounds: {n_rounds}{' (QUICK smoke run, small N)' if meta.get('quick') == '1' else ''}. "
+      "In each round, for each test and pipeline depth, Redis then tallkv ran back to back; "
+      "ratios are tallkv/Redis within each pair, median over rounds (min–max in "
+      "parentheses). Absolute values are medians over rounds. Throughput ratio > 1: "
+      "tallkv faster; p99 and CPU ratio < 1: tallkv better.")
+    w(f"- Both servers pinned to CPU {meta.get('server_core', '0')} (one running idle while the "
+      f"other is driven), redis-benchmark pinned to CPU {meta.get('client_core', '1')}; "
+      "loopback TCP. CPU µs/req = server process utime+stime (all threads, "
+      f"/proc/PID/stat, {meta.get('clk_tck', '100')} Hz ticks) / requests; an MSET (10 keys) "
+      "counts as one request."
+      + ("" if meta.get("flush") == "1" else
+         " FLUSHALL was not supported by both servers, so databases were not flushed between rounds."))
+    if meta.get("background"):
+        w(f"- Load on the benchmark cores in the second before the servers started: "
+          f"{meta['background']}.")
+    w("")
+    w("Commands:")
+    w("")
+    w("```sh")
+    w(meta.get("redis_cmd", "?"))
+    w(meta.get("tallkv_cmd", "?"))
+    w(meta.get("bench_cmd", "?"))
+    w("```")
+
+    notes = []
+    for p in pipelines:
+        reqs = sorted({data[(p, t)][rd][s]["requests"]
+                       for t in tests if (p, t) in data
+                       for rd in data[(p, t)] for s in data[(p, t)][rd]})
+        req_desc = ", ".join(
+            f"{n:,}" + (" (" + ", ".join(t for t in tests if (p, t) in data and any(
+                s["requests"] == n for rd in data[(p, t)].values() for s in rd.values())) + ")"
+                        if len(reqs) > 1 else "")
+            for n in reqs)
+        w("")
+        w(f"### Pipeline depth {p} (`-P {p}`; requests per run: {req_desc})")
+        w("")
+        w("| test | redis rps | tallkv rps | ratio | redis p99 ms | tallkv p99 ms | p99 ratio "
+          "| redis CPU µs/req | tallkv CPU µs/req | CPU ratio |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        busy_cells, unsaturated = [], []
+        for t in tests:
+            rounds = data.get((p, t))
+            if not rounds:
+                continue
+            per = {"redis": [], "tallkv": []}
+            rps_r, p99_r, cpu_r = [], [], []
+            fails = {"redis": 0, "tallkv": 0}
+            for rd, servers in sorted(rounds.items()):
+                for s in ("redis", "tallkv"):
+                    row = servers.get(s)
+                    if row is None:
+                        continue
+                    if not row["ok"]:
+                        fails[s] += 1
+                        continue
+                    per[s].append(row)
+                    # more than 2 ticks, so that tick rounding alone cannot trigger it
+                    if (row["idle"] or 0) > IDLE_WARN_PCT and (row["idle_ticks"] or 0) > 2:
+                        other = "tallkv" if s == "redis" else "redis"
+                        notes.append(f"round {rd}, `-P {p}` {t}: the idle {other} used "
+                                     f"{row['idle']:.1f}% of the server core while {s} was "
+                                     "measured (it is not idle when idle; numbers of this pair "
+                                     "are suspect).")
+                r, k = servers.get("redis"), servers.get("tallkv")
+                if r and k and r["ok"] and k["ok"]:
+                    for acc, key in ((rps_r, "rps"), (p99_r, "p99"), (cpu_r, "cpu")):
+                        v = ratio(k[key], r[key])
+                        if v is not None:
+                            acc.append(v)
+
+            def cell(s, key, fmt):
+                if not per[s]:
+                    return "FAIL" if fails[s] else "n/a"
+                v = fmt(med(per[s], key))
+                return v + (f" [{fails[s]} failed]" if fails[s] else "")
+
+            w(f"| {t} | {cell('redis', 'rps', fmt_rps)} | {cell('tallkv', 'rps', fmt_rps)} "
+              f"| {fmt_ratio(rps_r, n_rounds)} "
+              f"| {cell('redis', 'p99', fmt_ms)} | {cell('tallkv', 'p99', fmt_ms)} "
+              f"| {fmt_ratio(p99_r, n_rounds)} "
+              f"| {cell('redis', 'cpu', fmt_us)} | {cell('tallkv', 'cpu', fmt_us)} "
+              f"| {fmt_ratio(cpu_r, n_rounds)} |")
+            busy_cells.append(
+                f"{t} " + ", ".join(
+                    f"{s} {fmt_pct(med(per[s], 'busy'))}/{fmt_pct(med(per[s], 'client'))}"
+                    for s in ("redis", "tallkv")))
+            for s in ("redis", "tallkv"):
+                b, c = med(per[s], "busy"), med(per[s], "client")
+                if b is not None and b < BUSY_WARN_PCT:
+                    unsaturated.append(f"{t}/{s}" + (" (client core saturated)"
+                                                      if c is not None and c >= BUSY_WARN_PCT else ""))
+            for s in ("redis", "tallkv"):
+                if fails[s]:
+                    notes.append(f"`-P {p}` {t}: {s} failed in {fails[s]} of {n_rounds} rounds "
+                                 f"(see {shown}/r*-P{p}-{t}-{s}.err).")
+
+        w("")
+        w("Core busy %, median (server core / redis-benchmark core): " + "; ".join(busy_cells) + ".")
+        if unsaturated:
+            w("")
+            w(f"Server core below {BUSY_WARN_PCT:.0f}% busy: {', '.join(unsaturated)}. "
+              "There throughput and latency are set by the client (one redis-benchmark "
+              "thread on one core), by round trips or by other load on the cores, not by "
+              "the server alone: "
+              "compare CPU µs/req, which does not depend on who is the bottleneck.")
+
+    if notes:
+        w("")
+        w("Notes:")
+        w("")
+        max_notes = 20
+        for n in notes[:max_notes]:
+            w(f"- {n}")
+        if len(notes) > max_notes:
+            w(f"- ... and {len(notes) - max_notes} more (see raw.csv).")
+    w("")
+    w(f"Raw data: `{shown}/raw.csv` (not committed).")
+    return "\n".join(out) + "\n"
+
+
+def write_section(path, section):
+    block = f"{BEGIN}\n{section}{END}\n"
+    if not path.exists():
+        path.write_text(f"# Benchmarks\n\n{block}")
+        return
+    text = path.read_text()
+    b, e = text.find(BEGIN), text.find(END)
+    if b == -1 and e == -1:
+        path.write_text(text.rstrip("\n") + "\n\n" + block)
+        return
+    if b == -1 or e == -1 or e < b or text.count(BEGIN) != 1 or text.count(END) != 1:
+        raise SystemExit(f"{path}: malformed {BEGIN} / {END} markers; fix by hand")
+    # keep everything outside the markers byte for byte
+    path.write_text(text[:b] + block.rstrip("\n") + text[e + len(END):])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run_dir", nargs="?", help="bench-results/core-* directory (default: newest)")
+    ap.add_argument("--write", action="store_true",
+                    help="replace the bench_core section of BENCHMARKS.md")
+    ap.add_argument("--file", default=str(REPO / "BENCHMARKS.md"),
+                    help="Markdown file for --write (default: BENCHMARKS.md at the repo root)")
+    args = ap.parse_args()
+
+    if args.run_dir:
+        run_dir = Path(args.run_dir)
+    else:
+        runs = sorted((REPO / "bench-results").glob("core-*/raw.csv"))
+        if not runs:
+            raise SystemExit("no bench-results/core-*/raw.csv found; run tools/bench_core.sh")
+        run_dir = runs[-1].parent
+    run_dir = run_dir.resolve()
+    if not (run_dir / "raw.csv").exists():
+        raise SystemExit(f"{run_dir}: no raw.csv")
+
+    section = render(run_dir)
+    sys.stdout.write(section)
+    if args.write:
+        write_section(Path(args.file), section)
+        print(f"\n[bench_report] updated {args.file}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
