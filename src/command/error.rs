@@ -84,5 +84,4 @@ pub const INDEX_OUT_OF_RANGE: CmdError = CmdError::from_static("ERR index out of
 pub const STRING_TOO_LONG: CmdError =
     CmdError::from_static("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 /// `ERR timeout is not an integer or out of range`.
-pub const TIMEOUT_NOT_INTEGER: CmdError =
-    CmdError::from_static("ERR timeout is not an integer or out of range");
+pub const TIMEOUT_NOT_INTEGER: CmdError = CmdError::from_static("ERR timeout is not an integer or out of range");

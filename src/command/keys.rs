@@ -22,11 +22,8 @@ pub fn find(spec: &CommandSpec, args: Args<'_>) -> KeyPositions {
         let first = match key_spec.begin_search {
             BeginSearch::Index(i) => i as i64,
             BeginSearch::Keyword { keyword, start_from } => {
-                let (start, end, step): (i64, i64, i64) = if start_from >= 0 {
-                    (start_from as i64, argc, 1)
-                } else {
-                    (argc + start_from as i64, 0, -1)
-                };
+                let (start, end, step): (i64, i64, i64) =
+                    if start_from >= 0 { (start_from as i64, argc, 1) } else { (argc + start_from as i64, 0, -1) };
                 let mut found = None;
                 let mut i = start;
                 while (step > 0 && i < end) || (step < 0 && i > end) {
@@ -62,10 +59,8 @@ pub fn find(spec: &CommandSpec, args: Args<'_>) -> KeyPositions {
                 if idx >= argc {
                     continue;
                 }
-                let count = std::str::from_utf8(args.get(idx as usize))
-                    .ok()
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .unwrap_or(0);
+                let count =
+                    std::str::from_utf8(args.get(idx as usize)).ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
                 if count <= 0 {
                     continue;
                 }

@@ -13,14 +13,12 @@ pub mod spec;
 
 use std::collections::HashMap;
 
-
 pub use error::{CmdError, CmdResult};
 pub use spec::{ArgSpec, BeginSearch, CommandSpec, FindKeys, KeySpec};
 
 use crate::protocol::Args;
 use crate::server::Session;
 use crate::shard::KeyCtx;
-
 
 /// A boxed future local to one thread.
 pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
@@ -284,11 +282,7 @@ mod tests {
             let spec = generated::COMMANDS.iter().find(|c| c.name == top);
             let spec = spec.unwrap_or_else(|| panic!("{} is not in the metadata", imp.name));
             if let Some(sub) = sub {
-                assert!(
-                    spec.subcommands.iter().any(|s| s.name == sub),
-                    "{} is not in the metadata",
-                    imp.name
-                );
+                assert!(spec.subcommands.iter().any(|s| s.name == sub), "{} is not in the metadata", imp.name);
             }
         }
     }

@@ -88,8 +88,7 @@ pub fn parse_env_args() -> Result<CommandLine, ConfigError> {
 /// `--version` in place of an option name, give [`CommandLine::Help`] /
 /// [`CommandLine::Version`].
 pub fn parse_command_line(args: &[String]) -> Result<CommandLine, ConfigError> {
-    let mut config = Config::default();
-    let mut file = None;
+    let mut config_path = None;
     let mut rest = args;
     if let Some(first) = args.first() {
         match first.as_str() {
@@ -98,19 +97,25 @@ pub fn parse_command_line(args: &[String]) -> Result<CommandLine, ConfigError> {
             _ => {}
         }
         if !first.starts_with('-') {
-            config.load_file(first)?;
-            let absolute =
-                std::path::absolute(first).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| first.clone());
-            config.config_file = Some(absolute.clone());
-            file = Some(absolute);
+            config_path = Some(first);
             rest = &args[1..];
         }
     }
+    // Split the options first, so that `--help` wins over a bad file.
     let options = match split_options(rest)? {
         Split::Options(options) => options,
         Split::Help => return Ok(CommandLine::Help),
         Split::Version => return Ok(CommandLine::Version),
     };
+    let mut config = Config::default();
+    let mut file = None;
+    if let Some(path) = config_path {
+        config.load_file(path)?;
+        let absolute =
+            std::path::absolute(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.clone());
+        config.config_file = Some(absolute.clone());
+        file = Some(absolute);
+    }
     for option in &options {
         let mut text = option.name.clone();
         for value in &option.values {

@@ -2,8 +2,8 @@
 //! command-line options, CONFIG GET / CONFIG SET, and a thread-shared view.
 //!
 //! Directive names, value syntax, defaults, ranges and error texts follow
-//! Redis 7.0/7.2 (`config.c`). The directive table and the mutability of
-//! each directive are documented in [`directives`](self::directives).
+//! Redis 7.0/7.2 (`config.c`). The directive table, and which directives
+//! CONFIG SET may change, are in `directives.rs`.
 //!
 //! Typical use:
 //!

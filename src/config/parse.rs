@@ -176,8 +176,9 @@ pub fn parse_i64(s: &str) -> Option<i64> {
 /// optional case-insensitive unit `b`, `k` (1000), `kb` (1024), `m`, `mb`,
 /// `g`, `gb`. No sign, no spaces, no fractions.
 ///
-/// Unlike Redis, an empty number (`""`, `"kb"`) and a value that overflows
-/// 64 bits are rejected rather than read as 0 or wrapped around.
+/// As in Redis, no digits at all (`""`, `"kb"`) reads as 0 and a number too
+/// large for 64 bits reads as `u64::MAX` (so range checks report it). Unlike
+/// Redis, multiplying by the unit saturates instead of wrapping around.
 pub fn parse_memory(s: &str) -> Option<u64> {
     let digits_end = s.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(digits_end);
@@ -191,14 +192,11 @@ pub fn parse_memory(s: &str) -> Option<u64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    if digits.is_empty() {
-        return None;
-    }
     let mut value: u64 = 0;
     for d in digits.bytes() {
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        value = value.saturating_mul(10).saturating_add(u64::from(d - b'0'));
     }
-    value.checked_mul(multiplier)
+    Some(value.saturating_mul(multiplier))
 }
 
 /// Parses `yes`/`no` case-insensitively like Redis's `yesnotoi`.

@@ -226,12 +226,15 @@ fn memory_units() {
     assert_eq!(parse_memory("2GB"), Some(2 * 1024 * 1024 * 1024));
     assert_eq!(parse_memory("3Kb"), Some(3 * 1024));
     assert_eq!(parse_memory("4M"), Some(4_000_000));
-    for bad in ["", "kb", "1.5mb", "-1", "+1", " 1", "1 kb", "1tb", "1kbb", "x"] {
+    for bad in ["1.5mb", "-1", "+1", " 1", "1 kb", "1tb", "1kbb", "x"] {
         assert_eq!(parse_memory(bad), None, "{bad:?}");
     }
+    // Redis quirks: no digits reads as 0, overflow saturates.
+    assert_eq!(parse_memory(""), Some(0));
+    assert_eq!(parse_memory("kb"), Some(0));
     assert_eq!(parse_memory("18446744073709551615"), Some(u64::MAX));
-    assert_eq!(parse_memory("18446744073709551616"), None);
-    assert_eq!(parse_memory("17179869184gb"), None);
+    assert_eq!(parse_memory("99999999999999999999"), Some(u64::MAX));
+    assert_eq!(parse_memory("17179869184gb"), Some(u64::MAX));
 }
 
 #[test]
@@ -759,6 +762,8 @@ fn command_line_help_and_version() {
         assert_eq!(cli(args), Ok(expected), "{args:?}");
     }
     assert!(usage().contains("tallkv -h or --help"));
+    // Help wins over a config file that cannot be read.
+    assert_eq!(cli(&["/nonexistent/tallkv.conf", "--help"]), Ok(CommandLine::Help));
 }
 
 #[test]
@@ -1148,4 +1153,47 @@ fn shared_config_concurrent_updates() {
         t.join().expect("thread");
     }
     assert_eq!(shared.version(), 400);
+}
+
+// ------------------------------------------------------------- robustness
+
+/// A small deterministic xorshift generator for the robustness test.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn bytes(&mut self, alphabet: &[u8], max_len: usize) -> Vec<u8> {
+        let len = self.below(max_len + 1);
+        (0..len).map(|_| alphabet[self.below(alphabet.len())]).collect()
+    }
+}
+
+#[test]
+fn random_input_never_panics() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let names: Vec<&str> = DIRECTIVES.iter().flat_map(|d| d.names()).collect();
+    let alphabet: &[u8] = b" \t\"'\\xa0F9-*?[]^#kmgb\n\r\x00\xff";
+    for _ in 0..5000 {
+        let name = names[rng.below(names.len())];
+        let value = rng.bytes(alphabet, 12);
+        // Config file line.
+        let mut line = name.as_bytes().to_vec();
+        line.push(b' ');
+        line.extend_from_slice(&value);
+        let mut config = Config::default();
+        let _ = config.load_str(&String::from_utf8_lossy(&line), "fuzz.conf");
+        // CONFIG SET and GET.
+        let _ = config.set(&[(name.as_bytes(), value.as_slice())]);
+        let _ = config.get(&[value.as_slice(), name.as_bytes()]);
+        // Glob and argument splitting on arbitrary bytes.
+        let text = rng.bytes(alphabet, 16);
+        let _ = glob_match(&value, &text, rng.below(2) == 0);
+        let _ = split_args(&value);
+    }
 }

@@ -171,7 +171,12 @@ async fn flush(node: &Node, stream: &mut TcpStream, out: &mut Vec<u8>) -> std::i
 
 /// Runs one request and appends its reply, honouring CLIENT REPLY.
 async fn execute(session: &mut Session, args: Args<'_>, out: &mut Vec<u8>) {
-    let before = session.reply_mode();
+    let mut before = session.reply_mode();
+    if before == ReplyMode::Skip {
+        // CLIENT REPLY SKIP was the previous command: this command's reply is skipped.
+        session.set_reply_mode(ReplyMode::SkipThis);
+        before = ReplyMode::SkipThis;
+    }
     let reply = dispatch::dispatch(session, args).await;
     {
         let mut state = session.node.state.borrow_mut();
@@ -183,10 +188,12 @@ async fn execute(session: &mut Session, args: Args<'_>, out: &mut Vec<u8>) {
         ReplyMode::On => after == ReplyMode::On,
         ReplyMode::Off => after == ReplyMode::On,
         ReplyMode::Skip | ReplyMode::SkipThis => {
-            if after == before {
+            // As Redis: the skip ends with this command, unless the command changed the
+            // mode (CLIENT REPLY ON is answered, SKIP skips the next one too, OFF stays off).
+            if after == ReplyMode::SkipThis {
                 session.set_reply_mode(ReplyMode::On);
             }
-            false
+            after == ReplyMode::On
         }
     };
     if send {

@@ -24,6 +24,7 @@ pub async fn run(node: Rc<Node>) {
         let period = Duration::from_millis(1000 / hz);
         // Wake at least every 50 ms so shutdown is noticed quickly.
         glommio::timer::sleep(period.min(Duration::from_millis(50))).await;
+        node.state.borrow_mut().sample_rates(crate::util::now_ms());
         if last_tick.elapsed() < period {
             continue;
         }
@@ -53,7 +54,7 @@ fn active_expire(node: &Node, budget: Duration, samples: usize) {
             if sampled == 0 || expired * 10 <= sampled {
                 break;
             }
-            if rounds % 16 == 0 && started.elapsed() > budget {
+            if rounds.is_multiple_of(16) && started.elapsed() > budget {
                 break;
             }
         }

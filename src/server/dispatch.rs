@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::command::{CmdError, CmdResult, Command, Flags, Handler, KeyedFn, MultiShard, Registry, error::truncate_lossy};
+use crate::command::{
+    CmdError, CmdResult, Command, Flags, Handler, KeyedFn, MultiShard, Registry, error::truncate_lossy,
+};
 use crate::protocol::{Args, OwnedArgs, Reply};
 use crate::shard::coord::Tx;
 use crate::shard::{Entry, KeyCtx, Keyspace, slot::key_shard};
@@ -94,6 +96,11 @@ async fn run_keyed(session: &Session, cmd: &Command, run: KeyedFn, multi: MultiS
     }
     match multi {
         MultiShard::SumInts | MultiShard::PerKeyArray | MultiShard::AllOk => {
+            // A last key whose group is cut short (MSET a 1 b) is Redis's arity error, and no
+            // shard may run its part first.
+            if keys.positions.last().is_some_and(|&pos| pos + keys.span > args.len()) {
+                return Err(CmdError::arity(&cmd.full_name));
+            }
             split(session, run, multi, args, &keys.positions, keys.span, db, no_touch).await
         }
         MultiShard::Gather => gather(session, cmd, run, args, &keys.positions, vec![db], db, no_touch).await,

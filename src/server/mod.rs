@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod conn;
 pub mod dispatch;
+pub mod log;
 pub mod session;
 
 use std::rc::Rc;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::net::TcpListener;
-use glommio::{LocalExecutorBuilder, Latency, Placement, Shares};
+use glommio::{Latency, LocalExecutorBuilder, Placement, Shares};
 
 pub use session::Session;
 
@@ -62,11 +63,7 @@ impl Shared {
 /// The CPUs this process may run on (honouring `taskset`), from /proc/self/status.
 fn allowed_cpus() -> Vec<usize> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let list = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        .map(str::trim)
-        .unwrap_or("");
+    let list = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(str::trim).unwrap_or("");
     let mut cpus = Vec::new();
     for part in list.split(',').filter(|p| !p.is_empty()) {
         match part.split_once('-') {
@@ -94,10 +91,21 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
     let shards = if config.threads() == 0 { cpus.len() } else { config.threads() };
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, shutdown.clone()).map_err(|e| format!("cannot install signal handler: {e}"))?;
+        signal_hook::flag::register(signal, shutdown.clone())
+            .map_err(|e| format!("cannot install signal handler: {e}"))?;
     }
     let port = config.port();
     let bind = config.bind();
+    log::set_level(&config.loglevel().to_string());
+    if !config.logfile().is_empty() {
+        log::set_file(config.logfile())?;
+    }
+    std::env::set_current_dir(config.dir()).map_err(|e| format!("Can't chdir to '{}': {e}", config.dir()))?;
+    if !config.pidfile().is_empty() {
+        std::fs::write(config.pidfile(), format!("{}\n", std::process::id()))
+            .map_err(|e| format!("Failed to write PID file: {e}"))?;
+    }
+    let pidfile = config.pidfile().to_string();
     let shared = Arc::new(Shared {
         config: SharedConfig::new(config),
         shards,
@@ -111,6 +119,7 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
         port,
         executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
     });
+    check_ports_free(&bind, port)?;
     let requests: MeshBuilder<Request, _> = MeshBuilder::full(shards, CHANNEL_CAPACITY);
     let responses: MeshBuilder<Response, _> = MeshBuilder::full(shards, CHANNEL_CAPACITY);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
@@ -127,7 +136,7 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
             .spawn(move || async move {
                 let result = shard_main(shard, shared.clone(), requests, responses, &bind, port, ready).await;
                 if let Err(e) = result {
-                    eprintln!("shard {shard}: {e}");
+                    log::log(log::Level::Warning, &format!("shard {shard}: {e}"));
                     shared.request_shutdown();
                 }
             })
@@ -155,31 +164,36 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
         }
         return Err(e);
     }
-    log_notice(&format!(
-        "tallkv {} ready to accept connections on {}:{} with {} shard(s)",
-        env!("CARGO_PKG_VERSION"),
-        bind.join(","),
-        port,
-        shards
-    ));
+    log::log(
+        log::Level::Notice,
+        &format!(
+            "tallkv {} ready to accept connections on {}:{} with {} shard(s)",
+            env!("CARGO_PKG_VERSION"),
+            bind.join(","),
+            port,
+            shards
+        ),
+    );
     for handle in handles {
         let _ = handle.join();
     }
-    log_notice("tallkv is now ready to exit, bye bye...");
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    log::log(log::Level::Warning, "tallkv is now ready to exit, bye bye...");
     Ok(())
 }
 
-/// Writes a log line in Redis's format.
-pub fn log_notice(message: &str) {
-    let pid = std::process::id();
-    println!("{pid}:M {} * {message}", log_time());
-}
-
-fn log_time() -> String {
-    let ms = crate::util::now_ms();
-    let secs = ms / 1000;
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    format!("{h:02}:{m:02}:{s:02}.{:03}", ms % 1000)
+/// Refuses to start when another process already listens on the port. The shards bind
+/// with SO_REUSEPORT, which would otherwise let a second server silently share the port;
+/// a plain bind (without it) fails whenever anyone holds the address.
+fn check_ports_free(bind: &[String], port: u16) -> Result<(), String> {
+    for addr in bind {
+        let text = if addr.contains(':') { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") };
+        std::net::TcpListener::bind(text.as_str())
+            .map_err(|e| format!("Could not create server TCP listening socket {addr}:{port}: bind: {e}"))?;
+    }
+    Ok(())
 }
 
 /// One shard's thread: joins the meshes, starts its channel loops, its timer and its
@@ -198,14 +212,7 @@ async fn shard_main(
     let (response_senders, mut response_receivers) =
         responses.join().await.map_err(|_| "cannot join the response mesh".to_string())?;
     let registry = Rc::new(Registry::build());
-    let node = Rc::new(Node::new(
-        shard,
-        shared.shards,
-        shared.clone(),
-        registry,
-        request_senders,
-        response_senders,
-    ));
+    let node = Rc::new(Node::new(shard, shared.shards, shared.clone(), registry, request_senders, response_senders));
     for (_, receiver) in request_receivers.streams() {
         let node = node.clone();
         glommio::spawn_local(async move {
@@ -262,7 +269,7 @@ async fn accept_loop(node: Rc<Node>, listener: TcpListener) {
                 glommio::spawn_local(conn::serve(node, stream)).detach();
             }
             Err(e) => {
-                eprintln!("accept failed: {e}");
+                log::log(log::Level::Warning, &format!("accept failed: {e}"));
                 glommio::timer::sleep(Duration::from_millis(10)).await;
             }
         }

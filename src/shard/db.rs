@@ -119,7 +119,7 @@ pub fn lfu_decayed(access: u32, now_ms: i64, decay_minutes: u32) -> u32 {
     let then = access >> 8;
     let now = lfu_minutes(now_ms);
     let elapsed = if now >= then { now - then } else { 65535 - then + now };
-    let periods = if decay_minutes == 0 { 0 } else { elapsed / decay_minutes };
+    let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
     let counter = access & 0xFF;
     counter.saturating_sub(periods)
 }
@@ -362,23 +362,17 @@ impl Db {
     /// visited at least once. Positions are walked downward from the top; inserting appends
     /// above the start, and removing moves the last entry, which was already visited or is
     /// above the start, into the hole; so a key never jumps from below the cursor to above it.
-    pub fn scan(
-        &mut self,
-        cursor: u64,
-        count: usize,
-        now_ms: i64,
-        mut visit: impl FnMut(&Key, &Entry),
-    ) -> u64 {
+    pub fn scan(&mut self, cursor: u64, count: usize, now_ms: i64, mut visit: impl FnMut(&Key, &Entry)) -> u64 {
         let len = self.entries.len() as u64;
         let mut pos = if cursor == 0 || cursor > len { len } else { cursor };
         let mut steps = 0;
         while pos > 0 && steps < count.max(1) {
             pos -= 1;
             steps += 1;
-            if let Some((key, entry)) = self.entries.get_index(pos as usize) {
-                if !entry.is_expired(now_ms) {
-                    visit(key, entry);
-                }
+            if let Some((key, entry)) = self.entries.get_index(pos as usize)
+                && !entry.is_expired(now_ms)
+            {
+                visit(key, entry);
             }
         }
         pos

@@ -23,8 +23,8 @@ use super::Keyspace;
 use super::coord::{Gate, TxId};
 use crate::command::{CmdError, Registry};
 use crate::config::{Config, SharedConfig};
-use crate::server::clients::ClientRegistry;
 use crate::server::Shared;
+use crate::server::clients::ClientRegistry;
 
 /// A value of any sendable type: what a closure run on another shard returns.
 pub type AnyBox = Box<dyn Any + Send>;
@@ -98,6 +98,82 @@ pub struct ShardState {
     pub net_input_bytes: u64,
     /// Bytes written to clients.
     pub net_output_bytes: u64,
+    /// Instantaneous rates (INFO's `instantaneous_*`), sampled by the cron.
+    pub rates: Rates,
+}
+
+/// Samples of a running total, turned into a per-second rate the way Redis's
+/// `trackInstantaneousMetric` does: one sample every 100 ms, averaged over the last 16.
+#[derive(Debug, Default, Clone)]
+pub struct RateMeter {
+    samples: [u64; 16],
+    next: usize,
+    last_total: u64,
+    last_ms: i64,
+}
+
+impl RateMeter {
+    /// Records the running `total` at `now_ms`; ignored if less than 100 ms passed since the last sample.
+    pub fn sample(&mut self, total: u64, now_ms: i64) {
+        if self.last_ms == 0 {
+            // The first call starts the clock; the total counted from 0 (server start or reset).
+            self.last_ms = now_ms;
+            return;
+        }
+        if total < self.last_total {
+            self.last_ms = now_ms;
+            self.last_total = total;
+            return;
+        }
+        let elapsed = now_ms - self.last_ms;
+        if elapsed < 100 {
+            return;
+        }
+        self.samples[self.next] = (total - self.last_total).saturating_mul(1000) / elapsed as u64;
+        self.next = (self.next + 1) % self.samples.len();
+        self.last_ms = now_ms;
+        self.last_total = total;
+    }
+
+    /// The average per-second rate over the recent samples.
+    pub fn per_second(&self) -> u64 {
+        self.samples.iter().sum::<u64>() / self.samples.len() as u64
+    }
+}
+
+/// A shard's instantaneous rates: commands, bytes read, bytes written.
+#[derive(Debug, Default, Clone)]
+pub struct Rates {
+    /// Commands per second.
+    pub ops: RateMeter,
+    /// Bytes read per second.
+    pub net_input: RateMeter,
+    /// Bytes written per second.
+    pub net_output: RateMeter,
+}
+
+impl ShardState {
+    /// Samples the instantaneous rates (called by the cron every 50-100 ms).
+    pub fn sample_rates(&mut self, now_ms: i64) {
+        self.rates.ops.sample(self.commands_processed, now_ms);
+        self.rates.net_input.sample(self.net_input_bytes, now_ms);
+        self.rates.net_output.sample(self.net_output_bytes, now_ms);
+    }
+
+    /// CONFIG RESETSTAT: zeroes this shard's statistics counters.
+    pub fn reset_stats(&mut self) {
+        self.commands_processed = 0;
+        self.connections_received = 0;
+        self.rejected_connections = 0;
+        self.net_input_bytes = 0;
+        self.net_output_bytes = 0;
+        self.rates = Rates::default();
+        self.keyspace.hits = 0;
+        self.keyspace.misses = 0;
+        for db in &mut self.keyspace.dbs {
+            db.expired_keys = 0;
+        }
+    }
 }
 
 /// An error talking to another shard (it is shutting down).
@@ -140,8 +216,7 @@ impl Node {
         requests: Senders<Request>,
         responses: Senders<Response>,
     ) -> Node {
-        let config = shared.config.snapshot();
-        let version = shared.config.version();
+        let (version, config) = shared.config.snapshot_with_version();
         Node {
             id,
             shards,
@@ -155,6 +230,7 @@ impl Node {
                 rejected_connections: 0,
                 net_input_bytes: 0,
                 net_output_bytes: 0,
+                rates: Rates::default(),
             }),
             registry,
             shared,
@@ -180,10 +256,10 @@ impl Node {
 
     /// Takes a new configuration snapshot if the shared one changed (one atomic load otherwise).
     pub fn refresh_config(&self) {
-        let version = self.shared.config.version();
-        if version != self.config_version.get() {
+        if self.shared.config.version() != self.config_version.get() {
+            let (version, config) = self.shared.config.snapshot_with_version();
             self.config_version.set(version);
-            self.state.borrow_mut().config = self.shared.config.snapshot();
+            self.state.borrow_mut().config = config;
         }
     }
 
@@ -253,11 +329,8 @@ impl Node {
 
     /// Handles a request that arrived from another shard.
     pub fn handle_remote(&self, request: Request) {
-        let reply = if request.id == 0 {
-            ReplyTo::Nobody
-        } else {
-            ReplyTo::Remote { from: request.from, id: request.id }
-        };
+        let reply =
+            if request.id == 0 { ReplyTo::Nobody } else { ReplyTo::Remote { from: request.from, id: request.id } };
         self.handle(request.tx, request.work, reply);
     }
 
@@ -288,10 +361,10 @@ impl Node {
                 None => self.respond(reply, Box::new(())),
             },
             Work::Release => {
-                if let Some(t) = tx {
-                    if self.gate.release(t) {
-                        self.drain_parked();
-                    }
+                if let Some(t) = tx
+                    && self.gate.release(t)
+                {
+                    self.drain_parked();
                 }
             }
         }

@@ -23,16 +23,18 @@ pub enum StrValue {
 impl StrValue {
     /// The value for bytes set whole (SET, MSET, ...), as Redis's `tryObjectEncoding` picks it.
     pub fn from_bytes(data: &[u8]) -> StrValue {
-        if data.len() <= 20 {
-            if let Some(n) = num::parse_canonical_i64(data) {
-                return StrValue::Int(n);
-            }
+        if data.len() <= 20
+            && let Some(n) = num::parse_canonical_i64(data)
+        {
+            return StrValue::Int(n);
         }
-        if data.len() <= EMBSTR_MAX {
-            StrValue::Embedded(data.into())
-        } else {
-            StrValue::Raw(data.to_vec())
-        }
+        if data.len() <= EMBSTR_MAX { StrValue::Embedded(data.into()) } else { StrValue::Raw(data.to_vec()) }
+    }
+
+    /// The value as Redis's `createStringObject` makes it, never integer-encoded: `embstr`
+    /// up to 44 bytes, otherwise `raw` (INCRBYFLOAT's result).
+    pub fn from_bytes_no_int(data: &[u8]) -> StrValue {
+        if data.len() <= EMBSTR_MAX { StrValue::Embedded(data.into()) } else { StrValue::Raw(data.to_vec()) }
     }
 
     /// The value for an integer result (INCR, DECRBY, ...).

@@ -1,5 +1,6 @@
 //! Small helpers shared by every module: number parsing and formatting as Redis does it.
 
+pub mod long_double;
 pub mod num;
 
 use std::cell::Cell;
@@ -32,18 +33,12 @@ pub fn rand_u64() -> u64 {
 
 /// The current Unix time in milliseconds.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// The current Unix time in microseconds.
 pub fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
 /// Polls every future until all are done; results in the order given.

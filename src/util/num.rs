@@ -24,11 +24,7 @@ pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
         value = value.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
     if negative {
-        if value > i64::MAX as u64 + 1 {
-            None
-        } else {
-            Some((value as i64).wrapping_neg())
-        }
+        if value > i64::MAX as u64 + 1 { None } else { Some((value as i64).wrapping_neg()) }
     } else {
         i64::try_from(value).ok()
     }
@@ -146,19 +142,11 @@ pub fn format_g(d: f64, precision: usize) -> String {
 /// in plain (never exponent) notation.
 pub fn format_incr_float(d: f64) -> String {
     let text = format!("{d}");
-    if text.contains('e') || text.contains('E') {
-        trim_fraction_zeros(&format!("{d:.17}")).to_string()
-    } else {
-        text
-    }
+    if text.contains('e') || text.contains('E') { trim_fraction_zeros(&format!("{d:.17}")).to_string() } else { text }
 }
 
 fn trim_fraction_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s }
 }
 
 #[cfg(test)]

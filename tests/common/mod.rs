@@ -37,9 +37,15 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Starts tallkv with `args` (e.g. `["--threads", "4"]`) and waits until it answers PING.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_with_file(None, args)
+    }
+
+    /// Starts tallkv with a config file (the first argument, as redis-server takes it) and `args`.
+    pub fn start_with_file(file: Option<&str>, args: &[&str]) -> Server {
         for _ in 0..5 {
             let port = free_port();
             let mut child = Command::new(env!("CARGO_BIN_EXE_tallkv"))
+                .args(file)
                 .arg("--port")
                 .arg(port.to_string())
                 .args(args)
@@ -123,6 +129,14 @@ fn ping(port: u16) -> bool {
     }
     let mut buf = [0u8; 7];
     stream.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+}
+
+/// Runs the tallkv binary with `args` to completion (for startup errors); (exit success, stdout+stderr).
+pub fn run_to_exit(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tallkv")).args(args).output().expect("run tallkv");
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
 }
 
 /// A raw connection for byte-exact protocol checks.
