@@ -14,6 +14,18 @@ pub struct KeyPositions {
     pub span: usize,
 }
 
+/// The position of the only key of a command whose single key spec is a fixed index with
+/// a one-key range (GET key, SET key value...), if that is its shape.
+pub fn single_key_position(spec: &CommandSpec) -> Option<usize> {
+    match spec.key_specs {
+        [only] => match (only.begin_search, only.find_keys) {
+            (BeginSearch::Index(pos), FindKeys::Range { last_key: 0, .. }) if pos > 0 => Some(pos as usize),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The key positions of `args` for the command described by `spec`.
 pub fn find(spec: &CommandSpec, args: Args<'_>) -> KeyPositions {
     let argc = args.len() as i64;

@@ -156,6 +156,9 @@ pub struct Command {
     pub subcommands: HashMap<String, Command, ahash::RandomState>,
     /// Index in the registry's command list (for per-command statistics).
     pub id: usize,
+    /// For commands with exactly one key at a fixed position (GET, SET, INCR...), that
+    /// position: routing then needs no key search.
+    pub single_key: Option<usize>,
 }
 
 impl Command {
@@ -204,6 +207,7 @@ impl Registry {
                             handler: Some(*handler),
                             subcommands: HashMap::default(),
                             id,
+                            single_key: keys::single_key_position(sub),
                         },
                     );
                 }
@@ -223,6 +227,7 @@ impl Registry {
                     handler,
                     subcommands,
                     id,
+                    single_key: keys::single_key_position(spec),
                 },
             );
         }

@@ -63,6 +63,11 @@ async fn run_keyed(session: &Session, cmd: &Command, run: KeyedFn, multi: MultiS
     let node = &session.node;
     let db = session.db();
     let no_touch = session.no_touch();
+    // Fast path: one key at a fixed position needs no key search and no allocation.
+    if let Some(pos) = cmd.single_key.filter(|&p| p < args.len()) {
+        let target = key_shard(args.get(pos), node.shards);
+        return run_on_one_shard(session, target, run, args, db, no_touch).await;
+    }
     let keys = cmd.key_positions(args);
     let mut target = None;
     let mut spans_shards = false;
@@ -78,21 +83,7 @@ async fn run_keyed(session: &Session, cmd: &Command, run: KeyedFn, multi: MultiS
         }
     }
     if !spans_shards {
-        let target = target.unwrap_or(node.id);
-        if target == node.id && node.gate_allows(None) {
-            node.refresh_config();
-            let mut state = node.state.borrow_mut();
-            let state = &mut *state;
-            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
-            return run(&mut ctx, args);
-        }
-        let owned = args.to_owned_args();
-        return node
-            .run_on(target, None, move |state| {
-                let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
-                run(&mut ctx, owned.view())
-            })
-            .await?;
+        return run_on_one_shard(session, target.unwrap_or(node.id), run, args, db, no_touch).await;
     }
     match multi {
         MultiShard::SumInts | MultiShard::PerKeyArray | MultiShard::AllOk => {
@@ -109,6 +100,32 @@ async fn run_keyed(session: &Session, cmd: &Command, run: KeyedFn, multi: MultiS
             gather(session, cmd, run, args, &keys.positions, dbs, db, no_touch).await
         }
     }
+}
+
+/// Runs a command whose keys all live on `target`: at once when that is this shard and
+/// nothing holds it, otherwise forwarded (or queued) as a closure.
+async fn run_on_one_shard(
+    session: &Session,
+    target: usize,
+    run: KeyedFn,
+    args: Args<'_>,
+    db: usize,
+    no_touch: bool,
+) -> CmdResult {
+    let node = &session.node;
+    if target == node.id && node.gate_allows(None) {
+        node.refresh_config();
+        let mut state = node.state.borrow_mut();
+        let state = &mut *state;
+        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+        return run(&mut ctx, args);
+    }
+    let owned = args.to_owned_args();
+    node.run_on(target, None, move |state| {
+        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+        run(&mut ctx, owned.view())
+    })
+    .await?
 }
 
 /// Runs the command on each shard with that shard's keys, all shards held, and combines

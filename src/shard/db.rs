@@ -200,46 +200,52 @@ impl Db {
 
     /// Removes `key` if it has expired; true if it did.
     fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
-        let expired = match self.entries.get(key) {
-            Some(e) => e.is_expired(now_ms),
-            None => false,
-        };
-        if expired {
-            self.remove(key);
+        self.entries.get_index_of(key).is_some_and(|i| self.live_position(i, now_ms).is_none())
+    }
+
+    /// The position of `key`'s live entry with one hash lookup; an expired entry is removed.
+    fn live_index(&mut self, key: &[u8], now_ms: i64) -> Option<usize> {
+        let index = self.entries.get_index_of(key)?;
+        self.live_position(index, now_ms)
+    }
+
+    /// `Some(index)` if the entry at `index` is live; otherwise removes it (lazy expiry).
+    fn live_position(&mut self, index: usize, now_ms: i64) -> Option<usize> {
+        let expired = self.entries.get_index(index).is_some_and(|(_, e)| e.is_expired(now_ms));
+        if !expired {
+            return Some(index);
+        }
+        if let Some((stored_key, entry)) = self.entries.swap_remove_index(index) {
+            self.used_bytes = self.used_bytes.saturating_sub(entry_size(&stored_key, &entry));
+            self.volatile.swap_remove(&stored_key);
             self.expired_keys += 1;
         }
-        expired
+        None
     }
 
     /// The live entry under `key`, updating its access metadata (a read by a command).
     pub fn get(&mut self, key: &[u8], access: &Access) -> Option<&Entry> {
-        if self.expire_if_needed(key, access.now_ms) {
-            return None;
-        }
-        let entry = self.entries.get_mut(key)?;
+        let index = self.live_index(key, access.now_ms)?;
+        let (_, entry) = self.entries.get_index_mut(index)?;
         access.touch(&mut entry.access);
         Some(entry)
     }
 
     /// Whether `key` holds a live entry, without touching access metadata.
     pub fn contains(&mut self, key: &[u8], now_ms: i64) -> bool {
-        !self.expire_if_needed(key, now_ms) && self.entries.contains_key(key)
+        self.live_index(key, now_ms).is_some()
     }
 
     /// The live entry under `key` without touching access metadata (OBJECT, TTL, TYPE...).
     pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&Entry> {
-        if self.expire_if_needed(key, now_ms) {
-            return None;
-        }
-        self.entries.get(key)
+        let index = self.live_index(key, now_ms)?;
+        self.entries.get_index(index).map(|(_, e)| e)
     }
 
     /// The live entry under `key` for change, updating access metadata.
     pub fn get_mut(&mut self, key: &[u8], access: &Access) -> Option<EntryMut<'_>> {
-        if self.expire_if_needed(key, access.now_ms) {
-            return None;
-        }
-        let entry = self.entries.get_mut(key)?;
+        let index = self.live_index(key, access.now_ms)?;
+        let (_, entry) = self.entries.get_index_mut(index)?;
         access.touch(&mut entry.access);
         let before = entry.value.mem_size();
         Some(EntryMut { entry, used_bytes: &mut self.used_bytes, before })
