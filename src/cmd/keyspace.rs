@@ -670,7 +670,7 @@ fn randomkey<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, CmdResu
                 })
                 .await?;
             if let Some(key) = key {
-                return Ok(Reply::Bulk(Bytes::from(key.into_vec())));
+                return Ok(Reply::Bulk(Bytes::copy_from_slice(&key)));
             }
         }
         Ok(Reply::Nil)

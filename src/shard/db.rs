@@ -12,8 +12,9 @@ use indexmap::{IndexMap, IndexSet};
 
 use crate::types::Value;
 
-/// A key as stored: its own exact-size allocation (never a slice of a read buffer).
-pub type Key = Box<[u8]>;
+/// A key as stored: inline when short, else its own exact-size allocation (never a slice
+/// of a read buffer).
+pub type Key = crate::types::CompactBytes;
 
 /// "No expiry" in [`Entry::expire_at`].
 pub const NO_EXPIRE: i64 = -1;

@@ -1,7 +1,9 @@
 //! Value structures with no protocol knowledge.
 
+pub mod compact;
 pub mod string;
 
+pub use compact::CompactBytes;
 pub use string::StrValue;
 
 /// A value stored under a key.

@@ -4,6 +4,7 @@
 //! OBJECT ENCODING answers as Redis would: a value set whole is `int` or `embstr` (up to 44
 //! bytes) or `raw`; one changed in place (APPEND, SETRANGE, SETBIT) becomes `raw`.
 
+use super::CompactBytes;
 use crate::util::num;
 
 /// Longest string Redis stores as `embstr`.
@@ -15,7 +16,7 @@ pub enum StrValue {
     /// A canonical decimal integer.
     Int(i64),
     /// Bytes set whole, up to 44 bytes (`embstr`).
-    Embedded(Box<[u8]>),
+    Embedded(CompactBytes),
     /// Bytes set whole above 44 bytes, or changed in place (`raw`).
     Raw(Vec<u8>),
 }
@@ -28,13 +29,21 @@ impl StrValue {
         {
             return StrValue::Int(n);
         }
-        if data.len() <= EMBSTR_MAX { StrValue::Embedded(data.into()) } else { StrValue::Raw(data.to_vec()) }
+        if data.len() <= EMBSTR_MAX {
+            StrValue::Embedded(CompactBytes::new(data))
+        } else {
+            StrValue::Raw(data.to_vec())
+        }
     }
 
     /// The value as Redis's `createStringObject` makes it, never integer-encoded: `embstr`
     /// up to 44 bytes, otherwise `raw` (INCRBYFLOAT's result).
     pub fn from_bytes_no_int(data: &[u8]) -> StrValue {
-        if data.len() <= EMBSTR_MAX { StrValue::Embedded(data.into()) } else { StrValue::Raw(data.to_vec()) }
+        if data.len() <= EMBSTR_MAX {
+            StrValue::Embedded(CompactBytes::new(data))
+        } else {
+            StrValue::Raw(data.to_vec())
+        }
     }
 
     /// The value for an integer result (INCR, DECRBY, ...).
@@ -113,7 +122,7 @@ impl StrValue {
     pub fn mem_size(&self) -> usize {
         match self {
             StrValue::Int(_) => 0,
-            StrValue::Embedded(b) => b.len(),
+            StrValue::Embedded(b) => b.heap_size(),
             StrValue::Raw(v) => v.capacity(),
         }
     }
