@@ -103,6 +103,7 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
             return Ok(());
         }
         end += n;
+        node.refresh_clock();
         node.state.borrow_mut().net_input_bytes += n as u64;
         let limits = {
             let config = node.config();
@@ -182,7 +183,7 @@ async fn execute(session: &mut Session, args: Args<'_>, out: &mut Vec<u8>) {
         let mut state = session.node.state.borrow_mut();
         state.commands_processed += 1;
     }
-    session.handle.info.borrow_mut().last_interaction_ms = crate::util::now_ms();
+    session.handle.info.borrow_mut().last_interaction_ms = session.node.now_ms();
     let after = session.reply_mode();
     let send = match before {
         ReplyMode::On => after == ReplyMode::On,

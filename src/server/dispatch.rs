@@ -117,12 +117,12 @@ async fn run_on_one_shard(
         node.refresh_config();
         let mut state = node.state.borrow_mut();
         let state = &mut *state;
-        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, node.now_ms());
         return run(&mut ctx, args);
     }
     let owned = args.to_owned_args();
     node.run_on(target, None, move |state| {
-        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
         run(&mut ctx, owned.view())
     })
     .await?
@@ -171,7 +171,7 @@ async fn split(
     for (shard, (indexes, owned)) in parts {
         order.push(indexes);
         futures.push(tx.run(shard, move |state| {
-            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch);
+            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
             run(&mut ctx, owned.view())
         }));
     }
@@ -257,7 +257,7 @@ async fn gather(
         }
     }
     let reply = {
-        let mut ctx = KeyCtx::new(&mut temp, db, &config, no_touch);
+        let mut ctx = KeyCtx::new(&mut temp, db, &config, no_touch, node.now_ms());
         run(&mut ctx, args)
     };
     if writes {

@@ -53,9 +53,9 @@ pub struct KeyCtx<'a> {
 }
 
 impl<'a> KeyCtx<'a> {
-    /// A context for database `db` of `ks`.
-    pub fn new(ks: &'a mut Keyspace, db: usize, cfg: &'a Config, no_touch: bool) -> KeyCtx<'a> {
-        let access = Access { now_ms: crate::util::now_ms(), mode: access_mode(cfg), no_touch };
+    /// A context for database `db` of `ks`, for a command running at `now_ms`.
+    pub fn new(ks: &'a mut Keyspace, db: usize, cfg: &'a Config, no_touch: bool, now_ms: i64) -> KeyCtx<'a> {
+        let access = Access { now_ms, mode: access_mode(cfg), no_touch };
         KeyCtx { ks, db, access, cfg }
     }
 

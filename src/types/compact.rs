@@ -103,7 +103,6 @@ impl From<&[u8]> for CompactBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
 
     #[test]
     fn short_inline_long_on_heap_same_hash_as_slices() {
