@@ -6,39 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Raw, Server};
-
-/// Sends a space-separated command and returns the raw reply as text.
-fn cmd(r: &mut Raw, line: &str) -> String {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
-
-/// Sends a command given as separate arguments and returns the raw reply as text.
-fn cmdv(r: &mut Raw, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
+use common::{Raw, Server, bulk, cmd, cmdv, text_of};
 
 /// Sends a command without reading any reply.
 fn send(r: &mut Raw, line: &str) {
     let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
     r.send(&common::encode_command(&args));
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-/// The text of a bulk or verbatim reply.
-fn text_of(reply: &str) -> String {
-    let (_, rest) = reply.split_once("\r\n").expect("a header line");
-    let body = rest.strip_suffix("\r\n").expect("a terminated body");
-    match reply.as_bytes()[0] {
-        b'$' => body.to_string(),
-        b'=' => body.strip_prefix("txt:").expect("txt format").to_string(),
-        _ => panic!("not a bulk or verbatim reply: {reply:?}"),
-    }
 }
 
 /// The value of `field=` in a CLIENT LIST line.

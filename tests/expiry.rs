@@ -5,28 +5,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Raw, Server};
-
-/// Sends a space-separated command and returns the raw reply as text.
-fn cmd(r: &mut Raw, line: &str) -> String {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
+use common::{Raw, Server, cmd, now_ms, shard_of};
 
 /// An integer reply's value.
 fn int(r: &mut Raw, line: &str) -> i64 {
     let reply = cmd(r, line);
     assert!(reply.starts_with(':'), "{line}: {reply:?}");
     reply.trim()[1..].parse().unwrap()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// The shard owning `key` on a 4-shard server.
-fn shard_of(key: &str) -> usize {
-    tallkv::shard::slot::key_shard(key.as_bytes(), 4)
 }
 
 /// A field of `INFO <section>`, if the server has INFO and reports it.

@@ -8,35 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{Raw, Server};
-
-const SHARDS: usize = 4;
-
-/// The shard owning `key` on a 4-shard server.
-fn shard_of(key: &str) -> usize {
-    tallkv::shard::slot::key_shard(key.as_bytes(), SHARDS)
-}
-
-/// The first key `<prefix><n>` owned by `shard`.
-fn key_on(shard: usize, prefix: &str) -> String {
-    (0..).map(|n| format!("{prefix}{n}")).find(|k| shard_of(k) == shard).expect("some key lands on every shard")
-}
-
-/// Sends a space-separated command and returns the raw reply as text.
-fn cmd(r: &mut Raw, line: &str) -> String {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
-
-/// Sends a command given as separate arguments and returns the raw reply as text.
-fn cmdv(r: &mut Raw, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
+use common::{SHARDS, Server, bulk, cmd, cmdv, key_on, shard_of};
 
 /// The elements of a flat RESP2 array of bulk strings.
 fn bulk_items(reply: &str) -> Vec<String> {

@@ -6,36 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Raw, Server};
-
-const SHARDS: usize = 4;
-
-/// Sends a space-separated command and returns the raw reply as text.
-fn cmd(r: &mut Raw, line: &str) -> String {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
-
-/// Sends a command given as separate arguments and returns the raw reply as text.
-fn cmdv(r: &mut Raw, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-/// The text of a bulk or verbatim reply.
-fn text_of(reply: &str) -> String {
-    let (_, rest) = reply.split_once("\r\n").expect("a header line");
-    let body = rest.strip_suffix("\r\n").expect("a terminated body");
-    match reply.as_bytes()[0] {
-        b'$' => body.to_string(),
-        b'=' => body.strip_prefix("txt:").expect("txt format").to_string(),
-        _ => panic!("not a bulk or verbatim reply: {reply:?}"),
-    }
-}
+use common::{Raw, SHARDS, Server, bulk, cmd, cmdv, shard_of, text_of};
 
 /// INFO's text for `line` (e.g. "INFO stats").
 fn info(r: &mut Raw, line: &str) -> String {
@@ -58,11 +29,6 @@ fn info_num(text: &str, name: &str) -> u64 {
 /// The section titles of an INFO text, in order.
 fn titles(text: &str) -> Vec<String> {
     text.split("\r\n").filter_map(|l| l.strip_prefix("# ")).map(str::to_string).collect()
-}
-
-/// The shard owning `key` on a 4-shard server.
-fn shard_of(key: &str) -> usize {
-    tallkv::shard::slot::key_shard(key.as_bytes(), SHARDS)
 }
 
 #[test]

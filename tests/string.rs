@@ -5,41 +5,19 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::{Raw, Server};
-
-const SHARDS: usize = 4;
-
-/// The shard owning `key` on a 4-shard server.
-fn shard_of(key: &str) -> usize {
-    tallkv::shard::slot::key_shard(key.as_bytes(), SHARDS)
-}
-
-/// The first key `<prefix><n>` owned by `shard`.
-fn key_on(shard: usize, prefix: &str) -> String {
-    (0..).map(|n| format!("{prefix}{n}")).find(|k| shard_of(k) == shard).expect("some key lands on every shard")
-}
+use common::{NOT_INT, Raw, SHARDS, SYNTAX, Server, WRONGTYPE, bulk, cmdv, key_on, make_non_string, now_ms, shard_of};
 
 /// One key per shard.
 fn keys_on_every_shard(prefix: &str) -> Vec<String> {
     (0..SHARDS).map(|s| key_on(s, prefix)).collect()
 }
 
-/// Sends a command given as separate arguments and returns the raw reply as text.
-fn cmd(r: &mut Raw, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
-}
-
 /// Asserts the exact raw reply of a command.
 #[track_caller]
 fn check(r: &mut Raw, args: &[&str], expected: &str) {
-    assert_eq!(cmd(r, args), expected, "{args:?}");
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
+    assert_eq!(cmdv(r, args), expected, "{args:?}");
 }
 
 fn int(n: i64) -> String {
@@ -49,10 +27,7 @@ fn int(n: i64) -> String {
 const OK: &str = "+OK\r\n";
 const NIL: &str = "$-1\r\n";
 const EMPTY: &str = "$0\r\n\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
-const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const TOO_LONG: &str = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
 
 fn invalid_expire(command: &str) -> String {
@@ -60,21 +35,17 @@ fn invalid_expire(command: &str) -> String {
 }
 
 fn encoding(r: &mut Raw, key: &str) -> String {
-    cmd(r, &["OBJECT", "ENCODING", key])
+    cmdv(r, &["OBJECT", "ENCODING", key])
 }
 
 fn ttl(r: &mut Raw, key: &str) -> i64 {
-    let reply = cmd(r, &["TTL", key]);
+    let reply = cmdv(r, &["TTL", key]);
     reply.trim_start_matches(':').trim_end().parse().expect("integer TTL")
 }
 
 fn pttl(r: &mut Raw, key: &str) -> i64 {
-    let reply = cmd(r, &["PTTL", key]);
+    let reply = cmdv(r, &["PTTL", key]);
     reply.trim_start_matches(':').trim_end().parse().expect("integer PTTL")
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Switches the connection to RESP3 with HELLO 3.
@@ -877,23 +848,6 @@ fn one_megabyte_value() {
     expected.extend_from_slice(&value);
     expected.extend_from_slice(b"\r\n");
     assert_eq!(reply, expected);
-}
-
-/// Makes `key` hold a non-string value with whatever type command the server has; false if none.
-fn make_non_string(r: &mut Raw, key: &str) -> bool {
-    for args in [
-        &["LPUSH", key, "x"][..],
-        &["SADD", key, "x"],
-        &["HSET", key, "f", "v"],
-        &["ZADD", key, "1", "m"],
-        &["XADD", key, "*", "f", "v"],
-    ] {
-        let reply = cmd(r, args);
-        if reply.starts_with(':') || reply.starts_with('$') {
-            return true;
-        }
-    }
-    false
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::shard::db::{NO_EXPIRE, idle_seconds, lfu_decayed};
 use crate::shard::{Entry, KeyCtx, ShardState};
 use crate::types::{StrValue, Value};
 use crate::util::join_all;
-use crate::util::num::parse_canonical_i64;
+use crate::util::num::{parse_canonical_i64, parse_digits};
 
 /// The keyspace family's commands.
 pub const COMMANDS: &[CommandImpl] = &[
@@ -531,13 +531,7 @@ fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
-    let mut value: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
+    let value = parse_digits(digits)?;
     Some(if negative { value.wrapping_neg() } else { value })
 }
 

@@ -43,6 +43,8 @@
 
 use std::ops::Range;
 
+use crate::util::splitargs::{split_args_into, split_plain};
+
 /// Size limits, from the server configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -325,12 +327,14 @@ impl RequestParser {
         if end > 0 && buf[end - 1] == b'\r' {
             end -= 1;
         }
+        // The line holds no NUL (the search above stops at one), as split_plain requires;
+        // a line with quotes is unescaped into `scratch`, one without is split in place.
         let line = &buf[..end];
         let in_scratch = line.iter().any(|&b| b == b'"' || b == b'\'');
         if in_scratch {
             spans.clear();
             scratch.clear();
-            if !split_quoted(line, spans, scratch) {
+            if !split_args_into(line, spans, scratch) {
                 return error("Protocol error: unbalanced quotes in request");
             }
         } else {
@@ -341,127 +345,21 @@ impl RequestParser {
     }
 }
 
+/// A command as client libraries send it, the form [`RequestParser::parse`] reads first: a
+/// multibulk of one bulk string per argument. (The server itself never sends requests; tests
+/// and tools build their input with this.)
+pub fn encode_request(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
 fn error(text: &str) -> Parsed {
     Parsed::Error(text.to_string())
-}
-
-/// C's `isspace` in the C locale.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-/// What ends an unquoted word in `sdssplitargs` (narrower than `isspace`: a vertical tab or
-/// form feed inside a word belongs to it, while leading ones are skipped as blanks).
-fn ends_word(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
-}
-
-/// `sdssplitargs` for a line without quotes: every word is a run of the line itself.
-fn split_plain(line: &[u8], spans: &mut Vec<Range<usize>>) {
-    spans.clear();
-    let mut p = 0;
-    while p < line.len() {
-        if is_space(line[p]) {
-            p += 1;
-            continue;
-        }
-        let start = p;
-        while p < line.len() && !ends_word(line[p]) {
-            p += 1;
-        }
-        spans.push(start..p);
-        // The terminator (if any) is skipped with the blanks.
-    }
-}
-
-/// `sdssplitargs` for a line with quotes: words are unescaped into `out`, their ranges into
-/// `spans`. Returns false for unbalanced quotes (or a closing quote followed by a non-blank).
-/// The line holds no NUL (the line search stops at one), so the end of the line plays the
-/// part of C's terminating NUL.
-fn split_quoted(line: &[u8], spans: &mut Vec<Range<usize>>, out: &mut Vec<u8>) -> bool {
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    let mut p = 0;
-    loop {
-        while at(p) != 0 && is_space(at(p)) {
-            p += 1;
-        }
-        if at(p) == 0 {
-            return true;
-        }
-        let start = out.len();
-        let (mut in_double, mut in_single) = (false, false);
-        loop {
-            let c = at(p);
-            let mut done = false;
-            if in_double {
-                if c == b'\\' && at(p + 1) == b'x' && is_hex(at(p + 2)) && is_hex(at(p + 3)) {
-                    out.push(hex(at(p + 2)) * 16 + hex(at(p + 3)));
-                    p += 3;
-                } else if c == b'\\' && at(p + 1) != 0 {
-                    p += 1;
-                    out.push(match at(p) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    // A closing quote must be followed by a blank or the end.
-                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
-                        return false;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return false;
-                } else {
-                    out.push(c);
-                }
-            } else if in_single {
-                if c == b'\\' && at(p + 1) == b'\'' {
-                    p += 1;
-                    out.push(b'\'');
-                } else if c == b'\'' {
-                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
-                        return false;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return false;
-                } else {
-                    out.push(c);
-                }
-            } else {
-                match c {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => done = true,
-                    b'"' => in_double = true,
-                    b'\'' => in_single = true,
-                    _ => out.push(c),
-                }
-            }
-            if at(p) != 0 {
-                p += 1;
-            }
-            if done {
-                break;
-            }
-        }
-        spans.push(start..out.len());
-    }
-}
-
-fn is_hex(b: u8) -> bool {
-    b.is_ascii_hexdigit()
-}
-
-fn hex(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0,
-    }
 }
 
 #[cfg(test)]
@@ -527,16 +425,6 @@ mod unit_tests {
 
     fn err(text: &str) -> Event {
         Event::Error(text.to_string())
-    }
-
-    fn encode(args: &[&[u8]]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        out
     }
 
     /// The single outcome of `data`, asserting nothing is left over.
@@ -711,9 +599,9 @@ mod unit_tests {
     fn binary_payloads() {
         let all: Vec<u8> = (0..=255u8).collect();
         let args: [&[u8]; 5] = [b"SET", b"\0\r\n", &all, b"\r\n\r\n$3\r\n", b"*1\r\n"];
-        assert_eq!(one(&encode(&args)), req(&args));
+        assert_eq!(one(&encode_request(&args)), req(&args));
         let nuls = [0u8; 1000];
-        assert_eq!(one(&encode(&[&nuls])), req(&[&nuls]));
+        assert_eq!(one(&encode_request(&[&nuls])), req(&[&nuls]));
     }
 
     #[test]
@@ -813,7 +701,7 @@ mod unit_tests {
 
     #[test]
     fn garbage_after_a_request_errors_then() {
-        let mut data = encode(&[b"PING"]);
+        let mut data = encode_request(&[b"PING"]);
         data.extend_from_slice(b"*1\r\n$x\r\n");
         let (events, _) = parse_all(&data);
         assert_eq!(events, vec![req(&[b"PING"]), err("Protocol error: invalid bulk length")]);
@@ -823,13 +711,13 @@ mod unit_tests {
     #[test]
     fn every_split_point_gives_the_same_result() {
         let mut data = Vec::new();
-        data.extend_from_slice(&encode(&[b"SET", b"key", b"v\r\nal\0ue"]));
+        data.extend_from_slice(&encode_request(&[b"SET", b"key", b"v\r\nal\0ue"]));
         data.extend_from_slice(b"*0\r\n");
         data.extend_from_slice(b"GET \"k\\x41\" 'x y'\r\n");
         data.extend_from_slice(b"\r\n");
-        data.extend_from_slice(&encode(&[b"", b"a"]));
+        data.extend_from_slice(&encode_request(&[b"", b"a"]));
         data.extend_from_slice(b"*-1\r\nPING\n");
-        data.extend_from_slice(&encode(&[b"MSET", b"a", b"1", b"b", b"22"]));
+        data.extend_from_slice(&encode_request(&[b"MSET", b"a", b"1", b"b", b"22"]));
         let (whole, left) = parse_all(&data);
         assert_eq!(whole.len(), 8);
         assert_eq!(left, 0);
@@ -842,7 +730,7 @@ mod unit_tests {
             assert_eq!((&events, left), (&whole, 0), "chunks of {size}");
         }
         // Each strict prefix of the first frame is incomplete, and the frame parses whole.
-        let frame = encode(&[b"SET", b"key", b"value"]);
+        let frame = encode_request(&[b"SET", b"key", b"value"]);
         for cut in 0..frame.len() {
             assert!(waits(&frame[..cut]), "prefix {cut}");
         }
@@ -913,7 +801,7 @@ mod unit_tests {
     #[test]
     fn a_big_bulk_in_small_chunks_costs_linear_work() {
         let value = vec![b'v'; 32 << 20];
-        let frame = encode(&[b"SET", b"k", &value]);
+        let frame = encode_request(&[b"SET", b"k", &value]);
         let start = std::time::Instant::now();
         let (events, left) = feed_chunks(&frame, &[4096], &Limits::default());
         assert_eq!(left, 0);
@@ -932,7 +820,7 @@ mod unit_tests {
         let mut data = Vec::new();
         for i in 0..10_000 {
             if i % 2 == 0 {
-                data.extend_from_slice(&encode(&[b"SET", format!("k{i}").as_bytes(), b"v"]));
+                data.extend_from_slice(&encode_request(&[b"SET", format!("k{i}").as_bytes(), b"v"]));
             } else {
                 data.extend_from_slice(format!("GET k{i}\r\n").as_bytes());
             }

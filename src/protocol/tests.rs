@@ -9,20 +9,15 @@ use proptest::prelude::*;
 use redis_protocol::resp2::types::OwnedFrame as Frame2;
 use redis_protocol::resp3::types::{OwnedFrame as Frame3, VerbatimStringFormat};
 
+use crate::protocol::request::encode_request;
 use crate::protocol::{Limits, Parsed, Reply, RequestParser, encode};
 
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-/// A request as a client library writes it.
-fn encode_request(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+/// The arguments as slices, for [`encode_request`].
+fn as_slices(args: &[Vec<u8>]) -> Vec<&[u8]> {
+    args.iter().map(Vec::as_slice).collect()
 }
 
 /// An inline request with every argument double-quoted and every byte written as `\xHH`.
@@ -67,7 +62,7 @@ fn args_strategy() -> impl Strategy<Value = Vec<Vec<u8>>> {
 proptest! {
     #[test]
     fn requests_parse_back_to_their_arguments(args in args_strategy()) {
-        let frame = encode_request(&args);
+        let frame = encode_request(&as_slices(&args));
         let (parsed, got) = parse_once(&frame);
         prop_assert_eq!(parsed, Parsed::Request { consumed: frame.len() });
         prop_assert_eq!(got, args);
@@ -75,7 +70,7 @@ proptest! {
 
     #[test]
     fn every_strict_prefix_of_a_request_is_incomplete(args in args_strategy()) {
-        let frame = encode_request(&args);
+        let frame = encode_request(&as_slices(&args));
         for cut in 0..frame.len() {
             prop_assert_eq!(parse_once(&frame[..cut]).0, Parsed::Incomplete, "prefix {}", cut);
         }
@@ -104,7 +99,7 @@ proptest! {
     ) {
         let mut data = Vec::new();
         for args in &requests {
-            data.extend(encode_request(args));
+            data.extend(encode_request(&as_slices(args)));
         }
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(data.len() + 1)).collect();
         cuts.push(data.len());

@@ -2,6 +2,7 @@
 
 pub mod long_double;
 pub mod num;
+pub mod splitargs;
 
 use std::cell::Cell;
 

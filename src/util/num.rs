@@ -16,13 +16,7 @@ pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits[0] == b'0' {
         return None;
     }
-    let mut value: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
+    let value = parse_digits(digits)?;
     if negative {
         if value > i64::MAX as u64 + 1 { None } else { Some((value as i64).wrapping_neg()) }
     } else {
@@ -41,8 +35,15 @@ pub fn parse_canonical_u64(s: &[u8]) -> Option<u64> {
     if s[0] == b'0' {
         return None;
     }
+    parse_digits(s)
+}
+
+/// The value of a run of ASCII decimal digits (leading zeros allowed, the empty run reads
+/// as 0); `None` if a byte is not a digit or the value does not fit in 64 bits.
+#[inline]
+pub fn parse_digits(digits: &[u8]) -> Option<u64> {
     let mut value: u64 = 0;
-    for &c in s {
+    for &c in digits {
         if !c.is_ascii_digit() {
             return None;
         }
@@ -163,6 +164,16 @@ mod tests {
         for bad in [&b"01"[..], b"-0", b"+1", b" 1", b"1 ", b"", b"-", b"1a"] {
             assert_eq!(parse_canonical_i64(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn digit_runs() {
+        assert_eq!(parse_digits(b""), Some(0));
+        assert_eq!(parse_digits(b"007"), Some(7));
+        assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_digits(b"18446744073709551616"), None);
+        assert_eq!(parse_digits(b"1x"), None);
+        assert_eq!(parse_digits(b"-1"), None);
     }
 
     #[test]

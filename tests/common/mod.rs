@@ -217,13 +217,7 @@ impl Raw {
 
 /// A command encoded as a RESP array of bulk strings.
 pub fn encode_command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    tallkv::protocol::request::encode_request(args)
 }
 
 /// Runs a command with the `redis` crate and returns its value.
@@ -250,3 +244,83 @@ pub fn query_err(conn: &mut redis::Connection, args: &[&str]) -> String {
         }
     }
 }
+
+/// The number of shards of a [`Server::start_sharded`] server.
+pub const SHARDS: usize = 4;
+
+/// The shard owning `key` on a [`Server::start_sharded`] server.
+pub fn shard_of(key: &str) -> usize {
+    tallkv::shard::slot::key_shard(key.as_bytes(), SHARDS)
+}
+
+/// The first key `<prefix><n>` owned by `shard` on a [`Server::start_sharded`] server.
+pub fn key_on(shard: usize, prefix: &str) -> String {
+    (0..).map(|n| format!("{prefix}{n}")).find(|k| shard_of(k) == shard).expect("some key lands on every shard")
+}
+
+/// Sends a command given as space-separated words and returns the raw reply as text.
+pub fn cmd(r: &mut Raw, line: &str) -> String {
+    let args: Vec<&str> = line.split(' ').collect();
+    cmdv(r, &args)
+}
+
+/// Sends a command given as separate arguments and returns the raw reply as text.
+pub fn cmdv(r: &mut Raw, args: &[&str]) -> String {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    String::from_utf8_lossy(&r.cmd(&args)).into_owned()
+}
+
+/// The exact RESP reply for bulk string `s`, as text.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}
+
+/// The exact RESP reply for bulk string `data`.
+pub fn bulk_bytes(data: &[u8]) -> Vec<u8> {
+    let mut out = format!("${}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The text of a bulk or verbatim reply.
+pub fn text_of(reply: &str) -> String {
+    let (_, rest) = reply.split_once("\r\n").expect("a header line");
+    let body = rest.strip_suffix("\r\n").expect("a terminated body");
+    match reply.as_bytes()[0] {
+        b'$' => body.to_string(),
+        b'=' => body.strip_prefix("txt:").expect("txt format").to_string(),
+        _ => panic!("not a bulk or verbatim reply: {reply:?}"),
+    }
+}
+
+/// The current Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_millis() as i64
+}
+
+/// Makes `key` hold a value of another type than string with the first of LPUSH, SADD,
+/// HSET, ZADD and XADD the server implements (asserting it succeeds); false if it has none.
+pub fn make_non_string(r: &mut Raw, key: &str) -> bool {
+    for args in [
+        &["LPUSH", key, "a"][..],
+        &["SADD", key, "a"],
+        &["HSET", key, "f", "v"],
+        &["ZADD", key, "1", "a"],
+        &["XADD", key, "*", "f", "v"],
+    ] {
+        let reply = cmdv(r, args);
+        if !reply.starts_with("-ERR unknown command") {
+            assert!(!reply.starts_with('-'), "{args:?}: {reply}");
+            return true;
+        }
+    }
+    false
+}
+
+/// `-ERR syntax error`.
+pub const SYNTAX: &str = "-ERR syntax error\r\n";
+/// The error for an argument that is not an integer (or out of range).
+pub const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
+/// The error for a command against a key of the wrong type.
+pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";

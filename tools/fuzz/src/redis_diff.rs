@@ -13,6 +13,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 
+use tallkv::protocol::request::encode_request;
 use tallkv::protocol::{Limits, Parsed, RequestParser};
 
 struct Rng(u64);
@@ -34,16 +35,6 @@ impl Rng {
     }
 }
 
-fn multibulk(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
 fn generate(r: &mut Rng) -> Vec<u8> {
     const INLINE: &[u8] = b"abcxyzAF019 \t\"'\\\\xnrtba\r\x0b\x0c\xc3\xff\"'";
     const PROTO: &[u8] = b"*$\r\n0123456789-+ \"'\\\0xPINGECHO\xff";
@@ -52,9 +43,9 @@ fn generate(r: &mut Rng) -> Vec<u8> {
         match r.below(9) {
             0 | 1 => {
                 let arg: Vec<u8> = (0..r.below(20)).map(|_| r.next() as u8).collect();
-                out.extend(multibulk(&[if r.below(2) == 0 { b"ECHO" } else { b"echo" }, &arg]));
+                out.extend(encode_request(&[if r.below(2) == 0 { b"ECHO" } else { b"echo" }, &arg]));
             }
-            2 => out.extend(multibulk(&[b"PING"])),
+            2 => out.extend(encode_request(&[b"PING"])),
             3 | 4 => {
                 out.extend_from_slice(if r.below(3) == 0 { b" ECHO " } else { b"ECHO " });
                 for _ in 0..r.below(16) {
@@ -68,7 +59,7 @@ fn generate(r: &mut Rng) -> Vec<u8> {
                 out.extend_from_slice(empty[r.below(empty.len())]);
             }
             6 => {
-                let mut frame = multibulk(&[b"ECHO", b"hi\r\n"]);
+                let mut frame = encode_request(&[b"ECHO", b"hi\r\n"]);
                 for b in frame.iter_mut() {
                     if (*b == b'\r' || *b == b'\n') && r.below(3) == 0 {
                         *b = r.pick(b"xy\r\n*$");
@@ -82,7 +73,7 @@ fn generate(r: &mut Rng) -> Vec<u8> {
                     out.push(c);
                 }
             }
-            _ => out.extend(multibulk(&[b"PING", b"a b"])),
+            _ => out.extend(encode_request(&[b"PING", b"a b"])),
         }
     }
     if r.below(4) == 0 && !out.is_empty() {
