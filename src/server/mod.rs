@@ -94,6 +94,8 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
         signal_hook::flag::register(signal, shutdown.clone())
             .map_err(|e| format!("cannot install signal handler: {e}"))?;
     }
+    let mut config = config;
+    fit_maxclients_to_open_file_limit(&mut config, shards)?;
     let port = config.port();
     let bind = config.bind();
     log::set_level(&config.loglevel().to_string());
@@ -184,6 +186,49 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
     Ok(())
 }
 
+/// File descriptors kept for listeners, rings and channels besides clients (Redis keeps 32;
+/// each shard also holds its io_uring and eventfd descriptors).
+fn reserved_fds(shards: usize) -> u64 {
+    32 + 16 * shards as u64
+}
+
+/// The soft limit on open files, from /proc/self/limits.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line.trim_start_matches("Max open files").split_whitespace().next()?;
+    if soft == "unlimited" { Some(u64::MAX) } else { soft.parse().ok() }
+}
+
+/// Lowers `maxclients` when the open-file limit cannot hold that many clients, as Redis
+/// does, with a warning saying so.
+fn fit_maxclients_to_open_file_limit(config: &mut Config, shards: usize) -> Result<(), String> {
+    let Some(limit) = open_file_limit() else {
+        return Ok(());
+    };
+    let wanted = config.maxclients() as u64 + reserved_fds(shards);
+    if wanted <= limit {
+        return Ok(());
+    }
+    let fitting = limit.saturating_sub(reserved_fds(shards));
+    if fitting == 0 {
+        return Err(format!(
+            "Your open file limit ({limit}) is too low to serve any client with {shards} shard(s); raise it with 'ulimit -n'."
+        ));
+    }
+    log::log(
+        log::Level::Warning,
+        &format!(
+            "You requested maxclients of {} requiring at least {wanted} max file descriptors. \
+             Server can't set maximum open files to {wanted} because of OS error: the limit is {limit}. \
+             Current maxclients of {} has been reduced to {fitting} to compensate for low ulimit.",
+            config.maxclients(),
+            config.maxclients()
+        ),
+    );
+    config.set(&[(b"maxclients".as_slice(), fitting.to_string().as_bytes())])
+}
+
 /// Refuses to start when another process already listens on the port. The shards bind
 /// with SO_REUSEPORT, which would otherwise let a second server silently share the port;
 /// a plain bind (without it) fails whenever anyone holds the address.
@@ -262,6 +307,7 @@ async fn shard_main(
 }
 
 async fn accept_loop(node: Rc<Node>, listener: TcpListener) {
+    let mut last_error_log: Option<Instant> = None;
     loop {
         match listener.accept().await {
             Ok(stream) => {
@@ -269,7 +315,11 @@ async fn accept_loop(node: Rc<Node>, listener: TcpListener) {
                 glommio::spawn_local(conn::serve(node, stream)).detach();
             }
             Err(e) => {
-                log::log(log::Level::Warning, &format!("accept failed: {e}"));
+                // Out of file descriptors and the like: say so at most once a second, retry soon.
+                if last_error_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                    log::log(log::Level::Warning, &format!("Error accepting a client connection: {e}"));
+                    last_error_log = Some(Instant::now());
+                }
                 glommio::timer::sleep(Duration::from_millis(10)).await;
             }
         }

@@ -42,17 +42,28 @@ impl Server {
 
     /// Starts tallkv with a config file (the first argument, as redis-server takes it) and `args`.
     pub fn start_with_file(file: Option<&str>, args: &[&str]) -> Server {
+        Server::start_from(|port| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_tallkv"));
+            command.args(file).arg("--port").arg(port.to_string()).args(args);
+            command
+        })
+    }
+
+    /// Starts tallkv from a shell that first runs `prelude` (e.g. `ulimit -Sn 200`).
+    pub fn start_after_shell(prelude: &str, args: &[&str]) -> Server {
+        Server::start_from(|port| {
+            let mut command = Command::new("sh");
+            let script = format!("{prelude}; exec \"$0\" --port {port} \"$@\"");
+            command.arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_tallkv")).args(args);
+            command
+        })
+    }
+
+    /// Starts the command `make(port)` builds on a free port and waits until it answers PING.
+    fn start_from(make: impl Fn(u16) -> Command) -> Server {
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_tallkv"))
-                .args(file)
-                .arg("--port")
-                .arg(port.to_string())
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start tallkv");
+            let mut child = make(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start tallkv");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
