@@ -187,3 +187,49 @@ fn rss_kb(pid: u32) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+#[test]
+fn pipelines_mixing_shards_errors_and_state_changes_answer_in_order() {
+    let server = Server::start_sharded();
+    let mut raw = server.raw();
+    let keys: Vec<String> = (0..40).map(|i| format!("mix:{i}")).collect();
+    let mut batch = Vec::new();
+    let mut expected: Vec<Vec<u8>> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        batch.extend(encode_command(&[b"SET", key.as_bytes(), i.to_string().as_bytes()]));
+        expected.push(b"+OK\r\n".to_vec());
+        if i % 7 == 3 {
+            batch.extend(encode_command(&[b"GET"]));
+            expected.push(b"-ERR wrong number of arguments for 'get' command\r\n".to_vec());
+        }
+    }
+    // Database 1 from here on: commands queued for another shard before SELECT still run in db 0.
+    batch.extend(encode_command(&[b"SELECT", b"1"]));
+    expected.push(b"+OK\r\n".to_vec());
+    for key in &keys {
+        batch.extend(encode_command(&[b"GET", key.as_bytes()]));
+        expected.push(b"$-1\r\n".to_vec());
+    }
+    batch.extend(encode_command(&[b"SELECT", b"0"]));
+    expected.push(b"+OK\r\n".to_vec());
+    for (i, key) in keys.iter().enumerate() {
+        batch.extend(encode_command(&[b"INCR", key.as_bytes()]));
+        expected.push(format!(":{}\r\n", i + 1).into_bytes());
+    }
+    // Replies switched off mid-pipeline are not sent, then switched back on.
+    batch.extend(encode_command(&[b"CLIENT", b"REPLY", b"OFF"]));
+    for key in &keys {
+        batch.extend(encode_command(&[b"INCR", key.as_bytes()]));
+    }
+    batch.extend(encode_command(&[b"CLIENT", b"REPLY", b"ON"]));
+    expected.push(b"+OK\r\n".to_vec());
+    for (i, key) in keys.iter().enumerate() {
+        batch.extend(encode_command(&[b"GET", key.as_bytes()]));
+        let value = (i + 2).to_string();
+        expected.push(format!("${}\r\n{value}\r\n", value.len()).into_bytes());
+    }
+    raw.send(&batch);
+    for (n, want) in expected.iter().enumerate() {
+        assert_eq!(raw.read_reply(), *want, "reply {n}");
+    }
+}

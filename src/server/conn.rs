@@ -9,7 +9,7 @@ use glommio::net::TcpStream;
 
 use super::Session;
 use super::clients::{ClientHandle, ClientInfo, ReplyMode};
-use super::dispatch;
+use super::dispatch::{self, RemoteBatch};
 use crate::protocol::{Args, Limits, Parsed, RequestParser, encode};
 use crate::shard::Node;
 
@@ -113,6 +113,8 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                 max_multibulk_len: i32::MAX as usize,
             }
         };
+        // Consecutive commands for one other shard wait here and travel together.
+        let mut batch: Option<RemoteBatch> = None;
         loop {
             match parser.parse(&buf[start..end], &limits, &mut spans, &mut scratch) {
                 Parsed::Request { consumed } => {
@@ -121,8 +123,26 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                     } else {
                         Args::new(&buf[start..end], &spans)
                     };
-                    if !args.is_empty() {
-                        execute(session, args, &mut out).await;
+                    if args.is_empty() {
+                        start += consumed;
+                        continue;
+                    }
+                    let forward = dispatch::forwardable(session, args);
+                    match (forward, &mut batch) {
+                        (Some(command), Some(pending))
+                            if command.shard == pending.shard && pending.len() < dispatch::MAX_BATCH =>
+                        {
+                            pending.push(command);
+                        }
+                        (forward, _) => {
+                            if let Some(pending) = batch.take() {
+                                run_batch(session, pending, &mut out).await;
+                            }
+                            match forward {
+                                Some(command) => batch = Some(command.into_batch()),
+                                None => execute(session, args, &mut out).await,
+                            }
+                        }
                     }
                     start += consumed;
                     if session.close_after_reply || handle.is_killed() {
@@ -135,6 +155,9 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                 }
                 Parsed::Incomplete => break,
                 Parsed::Error(message) => {
+                    if let Some(pending) = batch.take() {
+                        run_batch(session, pending, &mut out).await;
+                    }
                     out.extend_from_slice(b"-ERR ");
                     out.extend_from_slice(message.as_bytes());
                     out.extend_from_slice(b"\r\n");
@@ -142,6 +165,9 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                     return Ok(());
                 }
             }
+        }
+        if let Some(pending) = batch.take() {
+            run_batch(session, pending, &mut out).await;
         }
         if start == end {
             start = 0;
@@ -168,6 +194,18 @@ async fn flush(node: &Node, stream: &mut TcpStream, out: &mut Vec<u8>) -> std::i
         *out = Vec::with_capacity(READ_CHUNK);
     }
     Ok(())
+}
+
+/// Runs a batch of forwarded commands and appends their replies.
+async fn run_batch(session: &mut Session, batch: RemoteBatch, out: &mut Vec<u8>) {
+    let count = batch.len() as u64;
+    let replies = dispatch::run_batch(session, batch).await;
+    session.node.state.borrow_mut().commands_processed += count;
+    session.handle.info.borrow_mut().last_interaction_ms = session.node.now_ms();
+    let resp3 = session.resp3();
+    for reply in &replies {
+        encode(reply, resp3, out);
+    }
 }
 
 /// Runs one request and appends its reply, honouring CLIENT REPLY.

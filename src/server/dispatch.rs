@@ -12,6 +12,7 @@ use crate::shard::{Entry, KeyCtx, Keyspace, slot::key_shard};
 use crate::util::join_all;
 
 use super::Session;
+use super::clients::ReplyMode;
 
 /// Runs one request and returns its reply.
 pub async fn dispatch(session: &mut Session, args: Args<'_>) -> Reply {
@@ -126,6 +127,118 @@ async fn run_on_one_shard(
         run(&mut ctx, owned.view())
     })
     .await?
+}
+
+/// Most commands one forwarded batch carries.
+pub const MAX_BATCH: usize = 64;
+
+/// Consecutive pipelined commands of one connection that all run on the same other
+/// shard: they travel as one message and come back as one, in order.
+pub struct RemoteBatch {
+    /// The shard that runs them.
+    pub shard: usize,
+    commands: Vec<(KeyedFn, OwnedArgs)>,
+    last_command: usize,
+}
+
+impl RemoteBatch {
+    /// How many commands the batch holds.
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// Whether the batch holds no command.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+
+    /// Adds a command found by [`forwardable`] for the same shard.
+    pub fn push(&mut self, command: Forwardable) {
+        self.commands.push((command.run, command.args));
+        self.last_command = command.id;
+    }
+}
+
+/// A command that may join a [`RemoteBatch`].
+pub struct Forwardable {
+    /// The shard owning all its keys.
+    pub shard: usize,
+    run: KeyedFn,
+    args: OwnedArgs,
+    id: usize,
+}
+
+impl Forwardable {
+    /// A batch that starts with this command.
+    pub fn into_batch(self) -> RemoteBatch {
+        let mut batch = RemoteBatch { shard: self.shard, commands: Vec::new(), last_command: self.id };
+        batch.push(self);
+        batch
+    }
+}
+
+/// The command in `args` if it can run in a batch on another shard: a keyed command,
+/// valid, whose keys all live on one shard other than this one, sent while replies are on.
+/// Anything else (errors included) goes through [`dispatch`] one by one.
+pub fn forwardable(session: &Session, args: Args<'_>) -> Option<Forwardable> {
+    if session.reply_mode() != ReplyMode::On {
+        return None;
+    }
+    let node = &session.node;
+    if node.shards == 1 {
+        return None;
+    }
+    let cmd = resolve(&node.registry, args).ok()?;
+    let Some(Handler::Keyed { run, .. }) = cmd.handler else {
+        return None;
+    };
+    let shard = match cmd.single_key.filter(|&p| p < args.len()) {
+        Some(pos) => key_shard(args.get(pos), node.shards),
+        None => {
+            let keys = cmd.key_positions(args);
+            let (&first, rest) = keys.positions.split_first()?;
+            if keys.positions.last().is_some_and(|&pos| pos + keys.span > args.len()) {
+                return None;
+            }
+            let shard = key_shard(args.get(first), node.shards);
+            if rest.iter().any(|&pos| key_shard(args.get(pos), node.shards) != shard) {
+                return None;
+            }
+            shard
+        }
+    };
+    if shard == node.id {
+        return None;
+    }
+    Some(Forwardable { shard, run, args: args.to_owned_args(), id: cmd.id })
+}
+
+/// Runs a batch on its shard (one message there, one back) and returns the replies in order.
+pub async fn run_batch(session: &Session, batch: RemoteBatch) -> Vec<Reply> {
+    let db = session.db();
+    let no_touch = session.no_touch();
+    let count = batch.commands.len();
+    session.handle.info.borrow_mut().last_cmd = Some(batch.last_command);
+    let commands = batch.commands;
+    let results = session
+        .node
+        .run_on(batch.shard, None, move |state| {
+            let now = crate::util::now_ms();
+            let mut replies = Vec::with_capacity(commands.len());
+            for (run, args) in commands {
+                let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, now);
+                replies.push(match run(&mut ctx, args.view()) {
+                    Ok(reply) => reply,
+                    Err(e) => e.into(),
+                });
+            }
+            replies
+        })
+        .await;
+    match results {
+        Ok(replies) => replies,
+        Err(e) => vec![Reply::from(CmdError::from(e)); count],
+    }
 }
 
 /// Runs the command on each shard with that shard's keys, all shards held, and combines
