@@ -6,6 +6,7 @@
 //! `bit offset is not an integer or out of range`). Argument checks come in Redis 7.0's
 //! order, so the first error a request earns is the one Redis would give.
 
+use super::arg::{c_str, int_arg};
 use crate::command::error::{NOT_INTEGER, SYNTAX, WRONG_TYPE};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
@@ -108,8 +109,8 @@ fn bitcount(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
                 (0, len as u64 * 8 - 1)
             }
             4 | 5 => {
-                let start = parse_i64(args.get(2))?;
-                let end = parse_i64(args.get(3))?;
+                let start = int_arg(args.get(2))?;
+                let end = int_arg(args.get(3))?;
                 if start < 0 && end < 0 && start > end {
                     return Ok(Reply::Int(0));
                 }
@@ -152,11 +153,11 @@ fn bitpos(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
                 }
             }
             4..=6 => {
-                let start = parse_i64(args.get(3))?;
+                let start = int_arg(args.get(3))?;
                 let bit_unit = args.len() == 6 && parse_unit(args.get(5))?;
                 let end = if args.len() >= 5 {
                     end_given = true;
-                    parse_i64(args.get(4))?
+                    int_arg(args.get(4))?
                 } else {
                     len - 1
                 };
@@ -333,7 +334,7 @@ fn bitfield_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, read_only_command: boo
         if op != FieldOp::Get {
             let last = offset + u64::from(bits) - 1;
             highest_write = Some(highest_write.map_or(last, |h| h.max(last)));
-            value = parse_i64(args.get(j + 3))?;
+            value = int_arg(args.get(j + 3))?;
         }
         fields.push(Field { op, signed, bits, offset, value, overflow });
         j += if op == FieldOp::Get { 3 } else { 4 };
@@ -594,20 +595,6 @@ fn parse_unit(arg: &[u8]) -> Result<bool, CmdError> {
         Ok(false)
     } else {
         Err(SYNTAX)
-    }
-}
-
-/// A signed integer argument (Redis's `string2ll`), or `ERR value is not an integer...`.
-fn parse_i64(arg: &[u8]) -> Result<i64, CmdError> {
-    num::parse_canonical_i64(arg).ok_or(NOT_INTEGER)
-}
-
-/// The argument as C's string functions see it: up to its first NUL byte (Redis compares
-/// keywords with `strcasecmp`).
-fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(end) => &arg[..end],
-        None => arg,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command families, one file each. Every file lists the commands it implements in a
 //! `COMMANDS` table; [`all_impls`] joins them for the registry.
 
+pub mod arg;
 pub mod bitmap;
 pub mod command;
 pub mod connection;

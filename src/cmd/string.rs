@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 
+use super::arg::{int_arg, is_opt};
 use crate::command::error::{NOT_FLOAT, NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, SYNTAX, WRONG_TYPE};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
@@ -14,7 +15,6 @@ use crate::shard::KeyCtx;
 use crate::shard::db::NO_EXPIRE;
 use crate::types::{StrValue, Value};
 use crate::util::long_double::LongDouble;
-use crate::util::num::parse_canonical_i64;
 
 /// A keyed command; the multi-key ones among them gather their keys when they span shards.
 const fn keyed(name: &'static str, run: crate::command::KeyedFn) -> CommandImpl {
@@ -68,25 +68,6 @@ fn get_reply(ctx: &mut KeyCtx<'_>, key: &[u8]) -> CmdResult {
 /// Whether `key` exists, looked up as Redis's `lookupKeyWrite` does (no hit/miss counted).
 fn exists_for_write(ctx: &mut KeyCtx<'_>, key: &[u8]) -> bool {
     ctx.write(key).is_some()
-}
-
-/// An argument as C sees it: up to its first NUL byte (Redis compares options with
-/// `strcasecmp` and character tests, which stop there).
-fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(end) => &arg[..end],
-        None => arg,
-    }
-}
-
-/// Whether option `arg` is `name` (ASCII case-insensitive, C-string semantics).
-fn is_opt(arg: &[u8], name: &str) -> bool {
-    c_str(arg).eq_ignore_ascii_case(name.as_bytes())
-}
-
-/// An integer argument with Redis's `string2ll` rules, or `ERR value is not an integer or out of range`.
-fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
-    parse_canonical_i64(arg).ok_or(NOT_INTEGER)
 }
 
 // ---------------------------------------------------------------------------------------

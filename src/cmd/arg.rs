@@ -1,0 +1,38 @@
+//! Argument parsing shared by the command families, with Redis's rules and error texts.
+
+use crate::command::CmdError;
+use crate::command::error::NOT_INTEGER;
+use crate::util::num::parse_canonical_i64;
+
+/// An argument as C sees it: up to its first NUL byte (Redis compares options with
+/// `strcasecmp` and character tests, which stop there).
+pub fn c_str(arg: &[u8]) -> &[u8] {
+    match arg.iter().position(|&b| b == 0) {
+        Some(end) => &arg[..end],
+        None => arg,
+    }
+}
+
+/// Whether option `arg` is `name` (ASCII case-insensitive, C-string semantics).
+pub fn is_opt(arg: &[u8], name: &str) -> bool {
+    c_str(arg).eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// An integer argument with Redis's `string2ll` rules, or `ERR value is not an integer or out of range`.
+pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
+    parse_canonical_i64(arg).ok_or(NOT_INTEGER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_strings_and_options() {
+        assert_eq!(c_str(b"NX\0junk"), b"NX");
+        assert!(is_opt(b"nx\0x", "NX"));
+        assert!(!is_opt(b"NXX", "NX"));
+        assert_eq!(int_arg(b"-5"), Ok(-5));
+        assert_eq!(int_arg(b"05"), Err(NOT_INTEGER));
+    }
+}
