@@ -27,9 +27,10 @@
 //! half of a multi-shard write.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
-use super::node::{Node, ParkedQueue, ShardState, ShardUnavailable, Work};
+use super::node::{Node, Parked, ShardState, ShardUnavailable, Work};
 
 /// A transaction id, unique across the server (shard index in the top 16 bits).
 pub type TxId = u64;
@@ -38,7 +39,7 @@ pub type TxId = u64;
 #[derive(Default)]
 pub struct Gate {
     holder: Cell<Option<TxId>>,
-    pub(crate) parked: ParkedQueue,
+    parked: RefCell<VecDeque<Parked>>,
 }
 
 impl Gate {
@@ -75,6 +76,16 @@ impl Gate {
         } else {
             false
         }
+    }
+
+    /// Queues a request until the shard is free.
+    pub(crate) fn park(&self, parked: Parked) {
+        self.parked.borrow_mut().push_back(parked);
+    }
+
+    /// The oldest queued request.
+    pub(crate) fn unpark(&self) -> Option<Parked> {
+        self.parked.borrow_mut().pop_front()
     }
 
     /// The transaction holding the shard, if any.

@@ -10,7 +10,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -21,6 +21,7 @@ use glommio::channels::channel_mesh::Senders;
 
 use super::Keyspace;
 use super::coord::{Gate, TxId};
+
 use crate::command::{CmdError, Registry};
 use crate::config::{Config, SharedConfig};
 use crate::server::Shared;
@@ -453,16 +454,3 @@ impl Future for SlotFuture {
         Poll::Pending
     }
 }
-
-impl Gate {
-    pub(crate) fn park(&self, parked: Parked) {
-        self.parked.borrow_mut().push_back(parked);
-    }
-
-    pub(crate) fn unpark(&self) -> Option<Parked> {
-        self.parked.borrow_mut().pop_front()
-    }
-}
-
-/// The parked-request queue type, kept here with [`Parked`].
-pub(crate) type ParkedQueue = RefCell<VecDeque<Parked>>;
