@@ -9,7 +9,8 @@ use glommio::net::TcpStream;
 
 use super::Session;
 use super::clients::{ClientHandle, ClientInfo, ReplyMode};
-use super::dispatch::{self, RemoteBatch};
+use super::dispatch::{self, RemoteBatch, Route};
+use crate::command::{CmdError, Command};
 use crate::protocol::{Args, Limits, Parsed, RequestParser, encode};
 use crate::shard::Node;
 
@@ -73,6 +74,7 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
     let mut spans = Vec::new();
     let mut scratch = Vec::new();
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let registry = node.registry.clone();
     loop {
         if end == buf.len() {
             if start > 0 {
@@ -127,20 +129,19 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                         start += consumed;
                         continue;
                     }
-                    let forward = dispatch::forwardable(session, args);
-                    match (forward, &mut batch) {
-                        (Some(command), Some(pending))
+                    match (dispatch::route(session, &registry, args), &mut batch) {
+                        (Route::Batch(command), Some(pending))
                             if command.shard == pending.shard && pending.len() < dispatch::MAX_BATCH =>
                         {
                             pending.push(command);
                         }
-                        (forward, _) => {
+                        (route, _) => {
                             if let Some(pending) = batch.take() {
                                 run_batch(session, pending, &mut out).await;
                             }
-                            match forward {
-                                Some(command) => batch = Some(command.into_batch()),
-                                None => execute(session, args, &mut out).await,
+                            match route {
+                                Route::Batch(command) => batch = Some(command.into_batch()),
+                                Route::Here(resolved) => execute(session, resolved, args, &mut out).await,
                             }
                         }
                     }
@@ -209,14 +210,14 @@ async fn run_batch(session: &mut Session, batch: RemoteBatch, out: &mut Vec<u8>)
 }
 
 /// Runs one request and appends its reply, honouring CLIENT REPLY.
-async fn execute(session: &mut Session, args: Args<'_>, out: &mut Vec<u8>) {
+async fn execute(session: &mut Session, resolved: Result<&Command, CmdError>, args: Args<'_>, out: &mut Vec<u8>) {
     let mut before = session.reply_mode();
     if before == ReplyMode::Skip {
         // CLIENT REPLY SKIP was the previous command: this command's reply is skipped.
         session.set_reply_mode(ReplyMode::SkipThis);
         before = ReplyMode::SkipThis;
     }
-    let reply = dispatch::dispatch(session, args).await;
+    let reply = dispatch::dispatch(session, resolved, args).await;
     {
         let mut state = session.node.state.borrow_mut();
         state.commands_processed += 1;

@@ -14,9 +14,13 @@ use crate::util::join_all;
 use super::Session;
 use super::clients::ReplyMode;
 
-/// Runs one request and returns its reply.
-pub async fn dispatch(session: &mut Session, args: Args<'_>) -> Reply {
-    match run(session, args).await {
+/// Runs one request, already resolved by [`route`], and returns its reply.
+pub async fn dispatch(session: &mut Session, resolved: Result<&Command, CmdError>, args: Args<'_>) -> Reply {
+    let result = match resolved {
+        Ok(cmd) => run(session, cmd, args).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(reply) => reply,
         Err(e) => e.into(),
     }
@@ -44,9 +48,7 @@ pub fn resolve<'r>(registry: &'r Registry, args: Args<'_>) -> Result<&'r Command
     Ok(cmd)
 }
 
-async fn run(session: &mut Session, args: Args<'_>) -> CmdResult {
-    let registry = session.node.registry.clone();
-    let cmd = resolve(&registry, args)?;
+async fn run(session: &mut Session, cmd: &Command, args: Args<'_>) -> CmdResult {
     let Some(handler) = cmd.handler else {
         return Err(CmdError::arity(&cmd.full_name));
     };
@@ -152,7 +154,7 @@ impl RemoteBatch {
         self.commands.is_empty()
     }
 
-    /// Adds a command found by [`forwardable`] for the same shard.
+    /// Adds a command [`route`] sent to the same shard.
     pub fn push(&mut self, command: Forwardable) {
         self.commands.push((command.run, command.args));
         self.last_command = command.id;
@@ -177,40 +179,50 @@ impl Forwardable {
     }
 }
 
-/// The command in `args` if it can run in a batch on another shard: a keyed command,
-/// valid, whose keys all live on one shard other than this one, sent while replies are on.
-/// Anything else (errors included) goes through [`dispatch`] one by one.
-pub fn forwardable(session: &Session, args: Args<'_>) -> Option<Forwardable> {
-    if session.reply_mode() != ReplyMode::On {
-        return None;
-    }
+/// Where a request goes.
+pub enum Route<'r> {
+    /// Into a batch for another shard.
+    Batch(Forwardable),
+    /// Through [`dispatch`] on this connection, with the command resolved (or the error
+    /// resolving it gave).
+    Here(Result<&'r Command, CmdError>),
+}
+
+/// Resolves the command in `args` once and decides where it runs: a keyed command whose
+/// keys all live on one shard other than this one, sent while replies are on, may join a
+/// batch; anything else (errors included) runs here, one by one.
+pub fn route<'r>(session: &Session, registry: &'r Registry, args: Args<'_>) -> Route<'r> {
+    let resolved = resolve(registry, args);
     let node = &session.node;
-    if node.shards == 1 {
-        return None;
-    }
-    let cmd = resolve(&node.registry, args).ok()?;
-    let Some(Handler::Keyed { run, .. }) = cmd.handler else {
-        return None;
+    let Ok(cmd) = resolved else {
+        return Route::Here(resolved);
     };
+    let Some(Handler::Keyed { run, .. }) = cmd.handler else {
+        return Route::Here(resolved);
+    };
+    if node.shards == 1 || session.reply_mode() != ReplyMode::On {
+        return Route::Here(resolved);
+    }
     let shard = match cmd.single_key.filter(|&p| p < args.len()) {
-        Some(pos) => key_shard(args.get(pos), node.shards),
+        Some(pos) => Some(key_shard(args.get(pos), node.shards)),
         None => {
             let keys = cmd.key_positions(args);
-            let (&first, rest) = keys.positions.split_first()?;
-            if keys.positions.last().is_some_and(|&pos| pos + keys.span > args.len()) {
-                return None;
+            let cut_short = keys.positions.last().is_some_and(|&pos| pos + keys.span > args.len());
+            match keys.positions.split_first() {
+                Some((&first, rest)) if !cut_short => {
+                    let shard = key_shard(args.get(first), node.shards);
+                    rest.iter().all(|&pos| key_shard(args.get(pos), node.shards) == shard).then_some(shard)
+                }
+                _ => None,
             }
-            let shard = key_shard(args.get(first), node.shards);
-            if rest.iter().any(|&pos| key_shard(args.get(pos), node.shards) != shard) {
-                return None;
-            }
-            shard
         }
     };
-    if shard == node.id {
-        return None;
+    match shard {
+        Some(shard) if shard != node.id => {
+            Route::Batch(Forwardable { shard, run, args: args.to_owned_args(), id: cmd.id })
+        }
+        _ => Route::Here(resolved),
     }
-    Some(Forwardable { shard, run, args: args.to_owned_args(), id: cmd.id })
 }
 
 /// Runs a batch on its shard (one message there, one back) and returns the replies in order.
