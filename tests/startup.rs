@@ -151,3 +151,12 @@ fn maxclients_is_lowered_to_fit_the_open_file_limit() {
     let mut raw = server.raw();
     assert_eq!(raw.cmd(&[b"CONFIG", b"GET", b"maxclients"]), b"*2\r\n$10\r\nmaxclients\r\n$3\r\n136\r\n".to_vec());
 }
+
+#[test]
+fn threads_can_be_left_unpinned() {
+    let server = Server::start(&["--threads", "3", "--pin-threads", "no"]);
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&[b"CONFIG", b"GET", b"pin-threads"]), b"*2\r\n$11\r\npin-threads\r\n$2\r\nno\r\n".to_vec());
+    assert_eq!(raw.cmd(&[b"MSET", b"a", b"1", b"b", b"2", b"c", b"3"]), b"+OK\r\n".to_vec());
+    assert_eq!(raw.cmd(&[b"MGET", b"a", b"b", b"c"]), b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n".to_vec());
+}

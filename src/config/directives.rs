@@ -480,6 +480,12 @@ pub(crate) static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "pin-threads",
+        alias: None,
+        access: Access::Immutable,
+        kind: Kind::Bool { get: |c| c.pin_threads, set: |c, v| c.pin_threads = v },
+    },
+    Directive {
         name: "io-threads",
         alias: None,
         access: Access::Immutable,

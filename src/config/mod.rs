@@ -177,6 +177,7 @@ pub struct Config {
     tcp_keepalive: u32,
     maxclients: u32,
     threads: usize,
+    pin_threads: bool,
     databases: usize,
     dir: String,
     loglevel: LogLevel,
@@ -233,6 +234,7 @@ impl Default for Config {
             tcp_keepalive: 300,
             maxclients: 10000,
             threads: 0,
+            pin_threads: true,
             databases: 16,
             dir,
             loglevel: LogLevel::Notice,
@@ -306,6 +308,12 @@ impl Config {
     /// default) means one per available core. Startup only.
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// `pin-threads` (ours, startup only): pin shard i to the i-th CPU the process may
+    /// run on, modulo their count (yes); `no` leaves the threads to the OS scheduler.
+    pub fn pin_threads(&self) -> bool {
+        self.pin_threads
     }
 
     /// `dir`: the data directory, an absolute path (default: the working

@@ -88,6 +88,7 @@ fn allowed_cpus() -> Vec<usize> {
 /// Runs the server until SIGTERM, SIGINT or SHUTDOWN. Returns an error message if it cannot start.
 pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
     let cpus = allowed_cpus();
+    let pin = config.pin_threads();
     let shards = if config.threads() == 0 { cpus.len() } else { config.threads() };
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -132,17 +133,28 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
         let responses = responses.clone();
         let ready = ready_tx.clone();
         let bind = bind.clone();
-        let placement = Placement::Fixed(cpus[shard % cpus.len()]);
-        let handle = LocalExecutorBuilder::new(placement)
-            .name(&format!("tallkv-shard-{shard}"))
-            .spawn(move || async move {
-                let result = shard_main(shard, shared.clone(), requests, responses, &bind, port, ready).await;
-                if let Err(e) = result {
-                    log::log(log::Level::Warning, &format!("shard {shard}: {e}"));
-                    shared.request_shutdown();
-                }
-            })
-            .map_err(|e| format!("cannot start shard {shard}: {e}"))?;
+        let placement = if pin { Placement::Fixed(cpus[shard % cpus.len()]) } else { Placement::Unbound };
+        let start = move || async move {
+            let result = shard_main(shard, shared.clone(), requests, responses, &bind, port, ready).await;
+            if let Err(e) = result {
+                log::log(log::Level::Warning, &format!("shard {shard}: {e}"));
+                shared.request_shutdown();
+            }
+        };
+        let name = format!("tallkv-shard-{shard}");
+        // A CPU that cannot be pinned (offline, taken away) must not stop the server:
+        // that shard then runs unpinned.
+        let handle = match LocalExecutorBuilder::new(placement).name(&name).spawn(start.clone()) {
+            Ok(handle) => handle,
+            Err(e) if pin => {
+                log::log(log::Level::Warning, &format!("cannot pin shard {shard} ({e}); it runs unpinned"));
+                LocalExecutorBuilder::new(Placement::Unbound)
+                    .name(&name)
+                    .spawn(start)
+                    .map_err(|e| format!("cannot start shard {shard}: {e}"))?
+            }
+            Err(e) => return Err(format!("cannot start shard {shard}: {e}")),
+        };
         handles.push(handle);
     }
     drop(ready_tx);
