@@ -2,7 +2,7 @@
 
 use crate::command::CmdError;
 use crate::command::error::NOT_INTEGER;
-use crate::util::num::parse_canonical_i64;
+use crate::util::num::{parse_canonical_i64, parse_digits};
 
 /// An argument as C sees it: up to its first NUL byte (Redis compares options with
 /// `strcasecmp` and character tests, which stop there).
@@ -21,6 +21,27 @@ pub fn is_opt(arg: &[u8], name: &str) -> bool {
 /// An integer argument with Redis's `string2ll` rules, or `ERR value is not an integer or out of range`.
 pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
     parse_canonical_i64(arg).ok_or(NOT_INTEGER)
+}
+
+/// A SCAN cursor as Redis's `parseScanCursorOrReply` reads it (C's `strtoul` in base 10,
+/// no leading space, nothing after the digits, no overflow); `None` if invalid.
+pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
+    if arg.is_empty() {
+        return Some(0);
+    }
+    if matches!(arg[0], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+        return None;
+    }
+    let (negative, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let value = parse_digits(digits)?;
+    Some(if negative { value.wrapping_neg() } else { value })
 }
 
 #[cfg(test)]

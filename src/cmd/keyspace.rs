@@ -8,6 +8,7 @@
 
 use bytes::Bytes;
 
+use super::arg::parse_scan_cursor;
 use crate::command::error::{DB_INDEX_OUT_OF_RANGE, NO_SUCH_KEY, NOT_INTEGER, SYNTAX};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, LocalFuture, MultiShard};
 use crate::config::MaxmemoryPolicy;
@@ -19,7 +20,7 @@ use crate::shard::db::{NO_EXPIRE, idle_seconds, lfu_decayed};
 use crate::shard::{Entry, KeyCtx, ShardState};
 use crate::types::{StrValue, Value};
 use crate::util::join_all;
-use crate::util::num::{parse_canonical_i64, parse_digits};
+use crate::util::num::parse_canonical_i64;
 
 /// The keyspace family's commands.
 pub const COMMANDS: &[CommandImpl] = &[
@@ -512,27 +513,6 @@ fn keys<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
         }
         Ok(Reply::Array(replies))
     })
-}
-
-/// A SCAN cursor as Redis's `parseScanCursorOrReply` reads it (C's `strtoul` in base 10,
-/// no leading space, nothing after the digits, no overflow); `None` if invalid.
-fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
-    if arg.is_empty() {
-        return Some(0);
-    }
-    if matches!(arg[0], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        return None;
-    }
-    let (negative, digits) = match arg[0] {
-        b'-' => (true, &arg[1..]),
-        b'+' => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let value = parse_digits(digits)?;
-    Some(if negative { value.wrapping_neg() } else { value })
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: one step of an incremental walk

@@ -5,16 +5,29 @@ pub mod arg;
 pub mod bitmap;
 pub mod command;
 pub mod connection;
+pub mod hash;
 pub mod keyspace;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 
 use crate::command::CommandImpl;
 
 /// Every implemented command of every family.
 pub fn all_impls() -> Vec<&'static CommandImpl> {
-    [bitmap::COMMANDS, command::COMMANDS, connection::COMMANDS, keyspace::COMMANDS, server::COMMANDS, string::COMMANDS]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        bitmap::COMMANDS,
+        command::COMMANDS,
+        connection::COMMANDS,
+        hash::COMMANDS,
+        keyspace::COMMANDS,
+        list::COMMANDS,
+        server::COMMANDS,
+        set::COMMANDS,
+        string::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

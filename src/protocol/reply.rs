@@ -38,6 +38,9 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// A push message (RESP3 `>`); RESP2 writes it as an array.
     Push(Vec<Reply>),
+    /// Pairs (HRANDFIELD ... WITHVALUES): RESP3 writes an array of two-element arrays,
+    /// RESP2 a flat array of both items of every pair.
+    Pairs(Vec<(Reply, Reply)>),
 }
 
 impl Reply {
@@ -106,6 +109,20 @@ pub fn encode(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
             for (k, v) in pairs {
                 encode(k, resp3, out);
                 encode(v, resp3, out);
+            }
+        }
+        Reply::Pairs(pairs) => {
+            if resp3 {
+                header(out, b'*', pairs.len() as i64);
+            } else {
+                header(out, b'*', 2 * pairs.len() as i64);
+            }
+            for (a, b) in pairs {
+                if resp3 {
+                    out.extend_from_slice(b"*2\r\n");
+                }
+                encode(a, resp3, out);
+                encode(b, resp3, out);
             }
         }
         Reply::Set(items) => {

@@ -337,6 +337,9 @@ fn expected_resp3(reply: &Reply) -> Value {
         Reply::Bool(b) => Value::Bool(*b),
         Reply::Verbatim(format, t) => Value::Verbatim(format, t.to_vec()),
         Reply::Push(items) => Value::Push(list(items)),
+        Reply::Pairs(pairs) => {
+            Value::Array(pairs.iter().map(|(a, b)| Value::Array(vec![expected_resp3(a), expected_resp3(b)])).collect())
+        }
     }
 }
 

@@ -1,9 +1,15 @@
 //! Value structures with no protocol knowledge.
 
 pub mod compact;
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod string;
 
 pub use compact::CompactBytes;
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use set::SetValue;
 pub use string::StrValue;
 
 /// A value stored under a key.
@@ -11,6 +17,12 @@ pub use string::StrValue;
 pub enum Value {
     /// A string (which may hold an integer).
     Str(StrValue),
+    /// A list.
+    List(ListValue),
+    /// A hash.
+    Hash(HashValue),
+    /// A set.
+    Set(SetValue),
 }
 
 impl Value {
@@ -18,6 +30,9 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -25,6 +40,9 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 
@@ -32,6 +50,9 @@ impl Value {
     pub fn mem_size(&self) -> usize {
         match self {
             Value::Str(s) => s.mem_size(),
+            Value::List(l) => l.mem_size(),
+            Value::Hash(h) => h.mem_size(),
+            Value::Set(s) => s.mem_size(),
         }
     }
 }
