@@ -6,11 +6,13 @@ pub mod bitmap;
 pub mod command;
 pub mod connection;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
 pub mod server;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 use crate::command::CommandImpl;
 
@@ -26,6 +28,8 @@ pub fn all_impls() -> Vec<&'static CommandImpl> {
         server::COMMANDS,
         set::COMMANDS,
         string::COMMANDS,
+        zset::COMMANDS,
+        hyperloglog::COMMANDS,
     ]
     .into_iter()
     .flatten()

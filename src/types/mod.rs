@@ -2,15 +2,18 @@
 
 pub mod compact;
 pub mod hash;
+pub mod hyperloglog;
 pub mod list;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 pub use compact::CompactBytes;
 pub use hash::HashValue;
 pub use list::ListValue;
 pub use set::SetValue;
 pub use string::StrValue;
+pub use zset::ZSetValue;
 
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +26,8 @@ pub enum Value {
     Hash(HashValue),
     /// A set.
     Set(SetValue),
+    /// A sorted set.
+    ZSet(ZSetValue),
 }
 
 impl Value {
@@ -33,6 +38,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -43,6 +49,7 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -53,6 +60,7 @@ impl Value {
             Value::List(l) => l.mem_size(),
             Value::Hash(h) => h.mem_size(),
             Value::Set(s) => s.mem_size(),
+            Value::ZSet(z) => z.mem_size(),
         }
     }
 }

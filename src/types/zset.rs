@@ -1,0 +1,348 @@
+//! Sorted set values.
+//!
+//! Members are kept ordered by (score, member bytes), Redis's order, in a chunked sorted
+//! vector: `Vec` of chunks of at most [`CHUNK_MAX`] entries. Finding a position is a binary
+//! search over the chunks' last entries then inside one chunk (O(log N)); an insert or
+//! removal shifts at most one chunk (O(CHUNK_MAX)); a rank is a prefix sum over the chunk
+//! lengths (O(N / CHUNK_MAX), about 800 additions for a million members), as is going to a
+//! rank. The `listpack` encoding is that structure alone (member lookup is a linear scan,
+//! bounded by `zset-max-listpack-entries`); the `skiplist` encoding adds a member → score
+//! hash map for O(1) lookup. A set converts to `skiplist` like Redis's: once it has more
+//! than `zset-max-listpack-entries` members or a member longer than
+//! `zset-max-listpack-value` bytes; it never converts back. Scores are never NaN.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+/// Most entries in one chunk; a chunk reaching it is split in two.
+const CHUNK_MAX: usize = 256;
+
+/// Estimated bytes per entry besides the member (score, `Bytes` header, allocation).
+const ENTRY_OVERHEAD: usize = 40;
+/// Estimated extra bytes per entry in the skiplist's hash map.
+const DICT_OVERHEAD: usize = 48;
+
+/// The listpack thresholds (`zset-max-listpack-entries`, `zset-max-listpack-value`).
+#[derive(Debug, Clone, Copy)]
+pub struct ZSetLimits {
+    /// Most members a listpack holds.
+    pub max_entries: usize,
+    /// Longest member a listpack holds.
+    pub max_value: usize,
+}
+
+/// Redis's order: by score, then by member bytes.
+pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
+    match a_score.partial_cmp(&b_score) {
+        Some(Ordering::Equal) | None => a_member.cmp(b_member),
+        Some(o) => o,
+    }
+}
+
+/// A sorted set value.
+#[derive(Debug, Clone, Default)]
+pub struct ZSetValue {
+    chunks: Vec<Vec<(f64, Bytes)>>,
+    len: usize,
+    /// Member → score, present in the `skiplist` encoding only.
+    dict: Option<HashMap<Bytes, f64>>,
+    /// Sum of member lengths.
+    member_bytes: usize,
+}
+
+impl PartialEq for ZSetValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl ZSetValue {
+    /// An empty sorted set in the `listpack` encoding.
+    pub fn new() -> ZSetValue {
+        ZSetValue::default()
+    }
+
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        if self.dict.is_some() { "skiplist" } else { "listpack" }
+    }
+
+    /// Approximate heap bytes used.
+    pub fn mem_size(&self) -> usize {
+        let per = ENTRY_OVERHEAD + if self.dict.is_some() { DICT_OVERHEAD } else { 0 };
+        self.member_bytes + self.len * per + self.chunks.len() * 24
+    }
+
+    /// The number of members.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match &self.dict {
+            Some(d) => d.get(member).copied(),
+            None => self.iter().find(|(_, m)| m.as_ref() == member).map(|(s, _)| s),
+        }
+    }
+
+    /// Converts to the skiplist encoding now (a result known to exceed the listpack limits).
+    pub fn convert_to_skiplist(&mut self) {
+        self.maybe_convert(usize::MAX, usize::MAX, ZSetLimits { max_entries: 0, max_value: 0 });
+    }
+
+    /// Converts to the skiplist encoding if a set of `len` members or a member of
+    /// `member_len` bytes exceeds the listpack limits.
+    fn maybe_convert(&mut self, len: usize, member_len: usize, limits: ZSetLimits) {
+        if self.dict.is_none() && (len > limits.max_entries || member_len > limits.max_value) {
+            let mut d = HashMap::with_capacity(self.len + 1);
+            for (s, m) in self.iter() {
+                d.insert(m.clone(), s);
+            }
+            self.dict = Some(d);
+        }
+    }
+
+    /// Sets `member`'s score (adding it if new): the previous score, if any.
+    pub fn insert(&mut self, score: f64, member: &[u8], limits: ZSetLimits) -> Option<f64> {
+        self.maybe_convert(self.len + 1, member.len(), limits);
+        // A listpack stores an integral score as an integer: -0 reads back as 0.
+        let score = if self.dict.is_none() && score == 0.0 { 0.0 } else { score };
+        if let Some(old) = self.score(member) {
+            if old != score {
+                let Some(m) = self.remove_ordered(old, member) else { return Some(old) };
+                self.insert_ordered(score, m.clone());
+                if let Some(d) = &mut self.dict {
+                    d.insert(m, score);
+                }
+            }
+            return Some(old);
+        }
+        let m = Bytes::copy_from_slice(member);
+        if let Some(d) = &mut self.dict {
+            d.insert(m.clone(), score);
+        }
+        self.member_bytes += m.len();
+        self.insert_ordered(score, m);
+        self.len += 1;
+        None
+    }
+
+    /// Removes `member`: its score, if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let score = self.score(member)?;
+        self.remove_ordered(score, member)?;
+        if let Some(d) = &mut self.dict {
+            d.remove(member);
+        }
+        self.member_bytes -= member.len();
+        self.len -= 1;
+        Some(score)
+    }
+
+    /// The 0-based rank of `member` with its score.
+    pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
+        let score = self.score(member)?;
+        let r = self.partition_point(|s, m| cmp_entry(s, m, score, member) == Ordering::Less);
+        Some((r, score))
+    }
+
+    /// The entry at rank `rank`.
+    pub fn get(&self, rank: usize) -> Option<(f64, &Bytes)> {
+        let (ci, off) = self.locate(rank)?;
+        self.chunks.get(ci).and_then(|c| c.get(off)).map(|(s, m)| (*s, m))
+    }
+
+    /// Every entry in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = (f64, &Bytes)> + '_ {
+        self.chunks.iter().flatten().map(|(s, m)| (*s, m))
+    }
+
+    /// `count` entries from rank `start`, ascending (`rev == false`) or descending.
+    pub fn range(&self, start: usize, count: usize, rev: bool) -> RangeIter<'_> {
+        let count = if start < self.len { count.min(if rev { start + 1 } else { self.len - start }) } else { 0 };
+        let (ci, off) = self.locate(start).unwrap_or((0, 0));
+        RangeIter { z: self, ci, off, remaining: count, rev }
+    }
+
+    /// The number of leading entries (in order) for which `pred` holds; `pred` must hold
+    /// for a prefix of the order and fail after it.
+    pub fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let ci = self.chunks.partition_point(|c| c.last().is_some_and(|(s, m)| pred(*s, m)));
+        let before: usize = self.chunks[..ci].iter().map(Vec::len).sum();
+        match self.chunks.get(ci) {
+            Some(c) => before + c.partition_point(|(s, m)| pred(*s, m)),
+            None => before,
+        }
+    }
+
+    /// Removes the `count` entries from rank `start`, returning them in order.
+    pub fn remove_range(&mut self, start: usize, count: usize) -> Vec<(f64, Bytes)> {
+        let mut out = Vec::with_capacity(count.min(self.len));
+        let Some((mut ci, mut off)) = self.locate(start) else { return out };
+        let mut remaining = count.min(self.len - start);
+        while remaining > 0 && ci < self.chunks.len() {
+            let chunk = &mut self.chunks[ci];
+            let take = (chunk.len() - off).min(remaining);
+            out.extend(chunk.drain(off..off + take));
+            remaining -= take;
+            if chunk.is_empty() {
+                self.chunks.remove(ci);
+            } else {
+                ci += 1;
+            }
+            off = 0;
+        }
+        for (_, m) in &out {
+            if let Some(d) = &mut self.dict {
+                d.remove(m);
+            }
+            self.member_bytes -= m.len();
+        }
+        self.len -= out.len();
+        out
+    }
+
+    /// (chunk, offset) of rank `rank`.
+    fn locate(&self, mut rank: usize) -> Option<(usize, usize)> {
+        if rank >= self.len {
+            return None;
+        }
+        for (ci, c) in self.chunks.iter().enumerate() {
+            if rank < c.len() {
+                return Some((ci, rank));
+            }
+            rank -= c.len();
+        }
+        None
+    }
+
+    fn insert_ordered(&mut self, score: f64, member: Bytes) {
+        let less = |s: f64, m: &[u8]| cmp_entry(s, m, score, &member) == Ordering::Less;
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::with_capacity(8));
+        }
+        let ci = self.chunks.partition_point(|c| c.last().is_some_and(|(s, m)| less(*s, m))).min(self.chunks.len() - 1);
+        let chunk = &mut self.chunks[ci];
+        let pos = chunk.partition_point(|(s, m)| less(*s, m));
+        chunk.insert(pos, (score, member));
+        if chunk.len() >= CHUNK_MAX {
+            let tail = chunk.split_off(CHUNK_MAX / 2);
+            self.chunks.insert(ci + 1, tail);
+        }
+    }
+
+    fn remove_ordered(&mut self, score: f64, member: &[u8]) -> Option<Bytes> {
+        let less = |s: f64, m: &[u8]| cmp_entry(s, m, score, member) == Ordering::Less;
+        let ci = self.chunks.partition_point(|c| c.last().is_some_and(|(s, m)| less(*s, m)));
+        let chunk = self.chunks.get_mut(ci)?;
+        let pos = chunk.partition_point(|(s, m)| less(*s, m));
+        if chunk.get(pos).is_none_or(|(_, m)| m.as_ref() != member) {
+            return None;
+        }
+        let (_, m) = chunk.remove(pos);
+        if chunk.is_empty() {
+            self.chunks.remove(ci);
+        }
+        Some(m)
+    }
+}
+
+/// Entries of a rank range, see [`ZSetValue::range`].
+pub struct RangeIter<'a> {
+    z: &'a ZSetValue,
+    ci: usize,
+    off: usize,
+    remaining: usize,
+    rev: bool,
+}
+
+impl<'a> Iterator for RangeIter<'a> {
+    type Item = (f64, &'a Bytes);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let chunk = self.z.chunks.get(self.ci)?;
+        let (s, m) = chunk.get(self.off)?;
+        self.remaining -= 1;
+        if self.rev {
+            if self.off == 0 {
+                if self.ci == 0 {
+                    self.remaining = 0;
+                } else {
+                    self.ci -= 1;
+                    self.off = self.z.chunks[self.ci].len().saturating_sub(1);
+                }
+            } else {
+                self.off -= 1;
+            }
+        } else {
+            self.off += 1;
+            if self.off >= chunk.len() {
+                self.ci += 1;
+                self.off = 0;
+            }
+        }
+        Some((*s, m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: ZSetLimits = ZSetLimits { max_entries: 4, max_value: 5 };
+
+    #[test]
+    fn order_rank_and_conversion() {
+        let mut z = ZSetValue::new();
+        assert_eq!(z.insert(2.0, b"b", LIMITS), None);
+        assert_eq!(z.insert(1.0, b"c", LIMITS), None);
+        assert_eq!(z.insert(1.0, b"a", LIMITS), None);
+        assert_eq!(z.encoding(), "listpack");
+        let order: Vec<_> = z.iter().map(|(_, m)| m.to_vec()).collect();
+        assert_eq!(order, vec![b"a".to_vec(), b"c".to_vec(), b"b".to_vec()]);
+        assert_eq!(z.rank(b"b"), Some((2, 2.0)));
+        assert_eq!(z.insert(0.5, b"b", LIMITS), Some(2.0));
+        assert_eq!(z.rank(b"b"), Some((0, 0.5)));
+        z.insert(3.0, b"toolong", LIMITS);
+        assert_eq!(z.encoding(), "skiplist");
+        assert_eq!(z.score(b"toolong"), Some(3.0));
+        assert_eq!(z.remove(b"a"), Some(1.0));
+        assert_eq!(z.len(), 3);
+        let rev: Vec<_> = z.range(2, 10, true).map(|(s, _)| s).collect();
+        assert_eq!(rev, vec![3.0, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn many_members_chunks() {
+        let limits = ZSetLimits { max_entries: 128, max_value: 64 };
+        let mut z = ZSetValue::new();
+        for i in (0..5000).rev() {
+            z.insert(f64::from(i % 100), format!("m{i:05}").as_bytes(), limits);
+        }
+        assert_eq!(z.len(), 5000);
+        let mut model: Vec<(f64, String)> = (0..5000).map(|i| (f64::from(i % 100), format!("m{i:05}"))).collect();
+        model.sort_by(|a, b| cmp_entry(a.0, a.1.as_bytes(), b.0, b.1.as_bytes()));
+        for (r, (s, m)) in model.iter().enumerate().step_by(37) {
+            assert_eq!(z.rank(m.as_bytes()), Some((r, *s)));
+            assert_eq!(z.get(r).map(|(_, m)| m.to_vec()), Some(m.as_bytes().to_vec()));
+        }
+        let removed = z.remove_range(100, 1000);
+        assert_eq!(removed.len(), 1000);
+        model.drain(100..1100);
+        assert!(z.iter().map(|(_, m)| m.to_vec()).eq(model.iter().map(|(_, m)| m.as_bytes().to_vec())));
+        let back: Vec<_> = z.range(3999, 4000, true).map(|(_, m)| m.to_vec()).collect();
+        assert_eq!(back.len(), 4000);
+        assert_eq!(back[3999], model[0].1.as_bytes());
+    }
+}
