@@ -176,6 +176,78 @@ fn zscan_walks_a_skiplist() {
     assert_eq!(items.len(), 22, "m49 and m490..m499 with their scores");
 }
 
+/// Splits a ZSCAN reply into its cursor and its flat member/score list.
+fn scan_reply(reply: &str) -> (String, Vec<String>) {
+    let mut parts = reply.splitn(4, "\r\n");
+    assert_eq!(parts.next(), Some("*2"), "{reply:?}");
+    parts.next();
+    let cursor = parts.next().expect("a cursor").to_string();
+    (cursor, bulks(parts.next().expect("an array")))
+}
+
+#[test]
+fn zscan_returns_every_stable_member_despite_churn() {
+    // Redis's SCAN guarantee: a member present from the start to the end of a full scan
+    // is returned at least once, even while other members are added (here with the lowest
+    // scores, which shifts every rank) and removed (which moves entries) between calls.
+    let server = Server::start_sharded();
+    let mut r = server.raw();
+    for batch in 0..10 {
+        let mut args = vec!["ZADD".to_string(), "z".to_string()];
+        for i in batch * 1000..(batch + 1) * 1000 {
+            args.push(i.to_string());
+            args.push(format!("s{i}"));
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(cmdv(&mut r, &argv), ":1000\r\n");
+    }
+    // Some churn members exist before the scan starts, so removals hit low positions too.
+    for i in 0..200 {
+        cmdv(&mut r, &["ZADD", "z", "-1", &format!("c{i}")]);
+    }
+    assert_eq!(cmdv(&mut r, &["OBJECT", "ENCODING", "z"]), "$8\r\nskiplist\r\n");
+    let mut seen = BTreeSet::new();
+    let mut churn: Vec<usize> = (0..200).collect();
+    let mut next_churn = 200;
+    let mut state = 7u64;
+    let mut cursor = "0".to_string();
+    let mut calls = 0;
+    loop {
+        let (next, items) = scan_reply(&cmdv(&mut r, &["ZSCAN", "z", &cursor, "COUNT", "10"]));
+        assert!(items.len() <= 20, "COUNT 10 bounds each step of a skiplist");
+        for pair in items.chunks(2) {
+            if let Some(i) = pair[0].strip_prefix('s') {
+                assert_eq!(pair[1], i, "a stable member's score is its number");
+                seen.insert(pair[0].clone());
+            }
+        }
+        calls += 1;
+        cursor = next;
+        if cursor == "0" {
+            break;
+        }
+        // Between calls: add two members with scores below every stable member, and
+        // remove one churn member chosen at random.
+        for _ in 0..2 {
+            let score = -((lcg(&mut state) % 1000) as i64) - 1;
+            assert_eq!(cmdv(&mut r, &["ZADD", "z", &score.to_string(), &format!("c{next_churn}")]), ":1\r\n");
+            churn.push(next_churn);
+            next_churn += 1;
+        }
+        let victim = churn.swap_remove(lcg(&mut state) as usize % churn.len());
+        assert_eq!(cmdv(&mut r, &["ZREM", "z", &format!("c{victim}")]), ":1\r\n");
+    }
+    assert!(calls >= 1000, "10k members at COUNT 10 take at least 1000 calls, took {calls}");
+    let missing: Vec<_> = (0..10_000).map(|i| format!("s{i}")).filter(|m| !seen.contains(m)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} stable members never returned, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(cmdv(&mut r, &["ZCARD", "z"]), format!(":{}\r\n", 10_000 + churn.len()));
+}
+
 /// A deterministic pseudo-random sequence.
 fn lcg(state: &mut u64) -> u64 {
     *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);

@@ -1138,8 +1138,8 @@ fn scan_score(s: f64, listpack: bool) -> String {
 }
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]: one step over the members and scores.
-/// A listpack returns everything with cursor 0, as Redis does; a skiplist is walked by
-/// rank from the top.
+/// A listpack returns everything with cursor 0, as Redis does; a skiplist's member map
+/// is walked by position from the top (see `ZSetValue::scan`).
 fn zscan(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let cursor = parse_scan_cursor(args.get(2)).ok_or(CmdError::from_static("ERR invalid cursor"))?;
     let Some(z) = read_zset(ctx, args.get(1))? else {
@@ -1171,22 +1171,7 @@ fn zscan(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
             found.push(Reply::bulk_string(scan_score(s, listpack)));
         }
     };
-    let next = if !listpack {
-        let len = z.len() as u64;
-        let pos = if cursor == 0 || cursor > len { len } else { cursor };
-        let steps = (count as u64).min(pos);
-        if steps > 0 {
-            for (s, m) in z.range((pos - 1) as usize, steps as usize, true) {
-                visit(s, m);
-            }
-        }
-        pos - steps
-    } else {
-        for (s, m) in z.iter() {
-            visit(s, m);
-        }
-        0
-    };
+    let next = z.scan(cursor, usize::try_from(count).unwrap_or(usize::MAX), &mut visit);
     Ok(Reply::Array(vec![Reply::bulk_string(next.to_string()), Reply::Array(found)]))
 }
 

@@ -7,14 +7,16 @@
 //! lengths (O(N / CHUNK_MAX), about 800 additions for a million members), as is going to a
 //! rank. The `listpack` encoding is that structure alone (member lookup is a linear scan,
 //! bounded by `zset-max-listpack-entries`); the `skiplist` encoding adds a member → score
-//! hash map for O(1) lookup. A set converts to `skiplist` like Redis's: once it has more
+//! hash map for O(1) lookup. That map is insertion-ordered (`IndexMap`) and removal swaps
+//! the last entry into the hole, so [`ZSetValue::scan`] keeps Redis's SCAN guarantee the
+//! way `Db::scan` does. A set converts to `skiplist` like Redis's: once it has more
 //! than `zset-max-listpack-entries` members or a member longer than
 //! `zset-max-listpack-value` bytes; it never converts back. Scores are never NaN.
 
-use std::cmp::Ordering;
-use std::collections::HashMap;
-
+use ahash::RandomState;
 use bytes::Bytes;
+use indexmap::IndexMap;
+use std::cmp::Ordering;
 
 /// Most entries in one chunk; a chunk reaching it is split in two.
 const CHUNK_MAX: usize = 256;
@@ -46,8 +48,9 @@ pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -
 pub struct ZSetValue {
     chunks: Vec<Vec<(f64, Bytes)>>,
     len: usize,
-    /// Member → score, present in the `skiplist` encoding only.
-    dict: Option<HashMap<Bytes, f64>>,
+    /// Member → score, present in the `skiplist` encoding only. Insertion-ordered;
+    /// removals use `swap_remove` (see [`ZSetValue::scan`]).
+    dict: Option<IndexMap<Bytes, f64, RandomState>>,
     /// Sum of member lengths.
     member_bytes: usize,
 }
@@ -102,7 +105,7 @@ impl ZSetValue {
     /// `member_len` bytes exceeds the listpack limits.
     fn maybe_convert(&mut self, len: usize, member_len: usize, limits: ZSetLimits) {
         if self.dict.is_none() && (len > limits.max_entries || member_len > limits.max_value) {
-            let mut d = HashMap::with_capacity(self.len + 1);
+            let mut d = IndexMap::with_capacity_and_hasher(self.len + 1, RandomState::new());
             for (s, m) in self.iter() {
                 d.insert(m.clone(), s);
             }
@@ -140,7 +143,7 @@ impl ZSetValue {
         let score = self.score(member)?;
         self.remove_ordered(score, member)?;
         if let Some(d) = &mut self.dict {
-            d.remove(member);
+            d.swap_remove(member);
         }
         self.member_bytes -= member.len();
         self.len -= 1;
@@ -202,12 +205,40 @@ impl ZSetValue {
         }
         for (_, m) in &out {
             if let Some(d) = &mut self.dict {
-                d.remove(m);
+                d.swap_remove(m);
             }
             self.member_bytes -= m.len();
         }
         self.len -= out.len();
         out
+    }
+
+    /// One step of ZSCAN: in the `skiplist` encoding, visits up to `count` positions of
+    /// the member map below `cursor` (0 = start from the top) and returns the next cursor
+    /// (0 = done); a `listpack` is visited whole, in order, returning 0 (as Redis does).
+    ///
+    /// Guarantee (Redis's, same scheme as `Db::scan`): a member present from the start to
+    /// the end of a full scan is visited at least once. Positions are walked downward;
+    /// adding a member appends it above the start, changing a score keeps its position, and
+    /// removing moves the last entry (already visited, or above the start) into the hole.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(f64, &Bytes)) -> u64 {
+        let Some(d) = &self.dict else {
+            for (s, m) in self.iter() {
+                visit(s, m);
+            }
+            return 0;
+        };
+        let len = d.len() as u64;
+        let mut pos = if cursor == 0 || cursor > len { len } else { cursor };
+        let mut steps = 0;
+        while pos > 0 && steps < count.max(1) {
+            pos -= 1;
+            steps += 1;
+            if let Some((m, s)) = d.get_index(pos as usize) {
+                visit(*s, m);
+            }
+        }
+        pos
     }
 
     /// (chunk, offset) of rank `rank`.
@@ -321,6 +352,38 @@ mod tests {
         assert_eq!(z.len(), 3);
         let rev: Vec<_> = z.range(2, 10, true).map(|(s, _)| s).collect();
         assert_eq!(rev, vec![3.0, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn scan_keeps_stable_members_despite_churn() {
+        let limits = ZSetLimits { max_entries: 16, max_value: 64 };
+        let mut z = ZSetValue::new();
+        z.insert(1.0, b"a", limits);
+        z.insert(2.0, b"b", limits);
+        let mut all = Vec::new();
+        assert_eq!(z.scan(0, 1, |s, m| all.push((s, m.clone()))), 0, "a listpack is visited whole");
+        assert_eq!(all, vec![(1.0, Bytes::from_static(b"a")), (2.0, Bytes::from_static(b"b"))]);
+        for i in 0..1000 {
+            z.insert(f64::from(i), format!("s{i}").as_bytes(), limits);
+        }
+        assert_eq!(z.encoding(), "skiplist");
+        let mut seen = std::collections::HashSet::new();
+        let (mut cursor, mut step) = (0, 0);
+        loop {
+            cursor = z.scan(cursor, 7, |_, m| {
+                seen.insert(m.clone());
+            });
+            if cursor == 0 {
+                break;
+            }
+            step += 1;
+            z.insert(-f64::from(step), format!("c{step}").as_bytes(), limits);
+            z.remove(format!("c{}", step / 2).as_bytes());
+            if step % 3 == 0 {
+                z.remove_range(0, 1);
+            }
+        }
+        assert!((0..1000).all(|i| seen.contains(format!("s{i}").as_bytes())));
     }
 
     #[test]
