@@ -5,6 +5,7 @@ pub mod arg;
 pub mod bitmap;
 pub mod command;
 pub mod connection;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keyspace;
@@ -22,6 +23,7 @@ pub fn all_impls() -> Vec<&'static CommandImpl> {
         bitmap::COMMANDS,
         command::COMMANDS,
         connection::COMMANDS,
+        geo::COMMANDS,
         hash::COMMANDS,
         keyspace::COMMANDS,
         list::COMMANDS,

@@ -41,6 +41,9 @@ pub enum Reply {
     /// Pairs (HRANDFIELD ... WITHVALUES): RESP3 writes an array of two-element arrays,
     /// RESP2 a flat array of both items of every pair.
     Pairs(Vec<(Reply, Reply)>),
+    /// A double as Redis's `addReplyHumanLongDouble` writes it (GEOPOS, WITHCOORD): `%.17Lf`
+    /// with trailing zeros (and a trailing point) removed, as a RESP2 bulk string or RESP3 `,`.
+    HumanDouble(f64),
 }
 
 impl Reply {
@@ -139,6 +142,21 @@ pub fn encode(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
         }
         Reply::Double(d) => {
             let text = crate::util::num::format_double(*d);
+            if resp3 {
+                line(out, b',', text.as_bytes());
+            } else {
+                bulk(out, text.as_bytes());
+            }
+        }
+        Reply::HumanDouble(d) => {
+            let text = if d.is_finite() {
+                let text = format!("{d:.17}");
+                if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
+            } else if *d > 0.0 {
+                "inf".to_string()
+            } else {
+                "-inf".to_string()
+            };
             if resp3 {
                 line(out, b',', text.as_bytes());
             } else {

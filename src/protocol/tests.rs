@@ -333,7 +333,7 @@ fn expected_resp3(reply: &Reply) -> Value {
             items.sort();
             Value::Set(items)
         }
-        Reply::Double(d) => Value::Double(double_bits(*d)),
+        Reply::Double(d) | Reply::HumanDouble(d) => Value::Double(double_bits(*d)),
         Reply::Bool(b) => Value::Bool(*b),
         Reply::Verbatim(format, t) => Value::Verbatim(format, t.to_vec()),
         Reply::Push(items) => Value::Push(list(items)),

@@ -1,6 +1,7 @@
 //! Value structures with no protocol knowledge.
 
 pub mod compact;
+pub mod geohash;
 pub mod hash;
 pub mod hyperloglog;
 pub mod list;
