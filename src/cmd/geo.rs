@@ -236,7 +236,7 @@ fn geoadd(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
             let mut z = ZSetValue::new();
             let r = apply(&mut z);
             if !z.is_empty() {
-                ctx.set(key, Value::ZSet(z));
+                ctx.set(key, Value::ZSet(Box::new(z)));
             }
             r
         }
@@ -511,7 +511,7 @@ fn search_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, kind: Kind) -> CmdResult
         for p in &points {
             result.insert(if storedist { p.dist } else { p.score }, &p.member, limits);
         }
-        ctx.set(dst, Value::ZSet(result));
+        ctx.set(dst, Value::ZSet(Box::new(result)));
         ctx.dirty(n as u64);
     } else {
         let now = ctx.now_ms();

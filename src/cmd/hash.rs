@@ -82,7 +82,7 @@ fn with_hash_or_create<R>(
     let mut hash = HashValue::new();
     let result = f(&mut hash, limits)?;
     if !hash.is_empty() {
-        ctx.set(key, Value::Hash(hash));
+        ctx.set(key, Value::Hash(Box::new(hash)));
     }
     Ok(result)
 }

@@ -140,7 +140,7 @@ fn push_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, left: bool, only_existing:
         if only_existing {
             return Ok(Reply::Int(0));
         }
-        ctx.set(key, Value::List(ListValue::new()));
+        ctx.set(key, Value::List(Box::new(ListValue::new())));
     }
     let pushed = (args.len() - 2) as u64;
     let len = with_list(ctx, key, |list, fill| {
@@ -446,7 +446,7 @@ fn lmove_generic(ctx: &mut KeyCtx<'_>, src: &[u8], dst: &[u8], from_left: bool, 
     list_exists_for_write(ctx, dst)?;
     let Some(Reply::Bulk(value)) = pop_n(ctx, src, from_left, 1).pop() else { return Ok(Reply::Nil) };
     if !list_exists_for_write(ctx, dst)? {
-        ctx.set(dst, Value::List(ListValue::new()));
+        ctx.set(dst, Value::List(Box::new(ListValue::new())));
     }
     with_list(ctx, dst, |list, fill| push_values(list, fill, to_left, &[&value[..]]));
     ctx.dirty(1);

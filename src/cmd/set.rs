@@ -113,7 +113,7 @@ fn sadd(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         for m in args.iter_from(2) {
             added += i64::from(set.add(m, limits));
         }
-        ctx.set(key, Value::Set(set));
+        ctx.set(key, Value::Set(Box::new(set)));
     }
     ctx.dirty(added as u64);
     Ok(Reply::Int(added))
@@ -205,7 +205,7 @@ fn spop_count(ctx: &mut KeyCtx<'_>, key: &[u8], count_arg: &[u8]) -> CmdResult {
         let size = set.len() as u64;
         if count >= size {
             let all = set.iter().map(|m| m.to_bytes()).collect();
-            *set = SetValue::new_intset();
+            **set = SetValue::new_intset();
             all
         } else {
             let remaining = size - count;
@@ -303,7 +303,7 @@ fn smove(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         None => {
             let mut set = SetValue::create(member, 1, limits);
             set.add(member, limits);
-            ctx.set(dst, Value::Set(set));
+            ctx.set(dst, Value::Set(Box::new(set)));
             ctx.dirty(1);
         }
     }
@@ -335,7 +335,7 @@ fn lookup_sets(ctx: &mut KeyCtx<'_>, keys: &[&[u8]], write: bool) -> Result<Vec<
 fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], result: SetValue) -> CmdResult {
     let len = result.len() as i64;
     if len > 0 {
-        ctx.set(dst, Value::Set(result));
+        ctx.set(dst, Value::Set(Box::new(result)));
         ctx.dirty(1);
     } else {
         let now = ctx.now_ms();

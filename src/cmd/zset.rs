@@ -95,7 +95,7 @@ fn delete_if_empty(ctx: &mut KeyCtx<'_>, key: &[u8]) {
 fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], result: ZSetValue) -> CmdResult {
     let len = result.len() as i64;
     if len > 0 {
-        ctx.set(dst, Value::ZSet(result));
+        ctx.set(dst, Value::ZSet(Box::new(result)));
         ctx.dirty(1);
     } else {
         let now = ctx.now_ms();
@@ -371,7 +371,7 @@ fn zadd_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, mut incr: bool) -> CmdResu
             let mut z = ZSetValue::new();
             let r = apply(&mut z)?;
             if !z.is_empty() {
-                ctx.set(key, Value::ZSet(z));
+                ctx.set(key, Value::ZSet(Box::new(z)));
             }
             r
         }

@@ -444,6 +444,13 @@ mod tests {
     }
 
     #[test]
+    fn entries_stay_small() {
+        // Every lookup touches an entry: growing it costs cache misses on the hot path
+        // (collections live behind a Box in `Value` for this reason).
+        assert!(std::mem::size_of::<Entry>() <= 48, "Entry is {} bytes", std::mem::size_of::<Entry>());
+    }
+
+    #[test]
     fn set_get_remove_and_expiry() {
         let mut db = Db::default();
         let a = access(1000);

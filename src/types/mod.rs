@@ -16,19 +16,21 @@ pub use set::SetValue;
 pub use string::StrValue;
 pub use zset::ZSetValue;
 
-/// A value stored under a key.
+/// A value stored under a key. Collections are boxed so that every entry stays as small
+/// as a string's (an entry is 48 bytes; unboxed collections made it 144 and cost 10–25%
+/// CPU at pipeline depth 16 through cache misses).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A string (which may hold an integer).
     Str(StrValue),
     /// A list.
-    List(ListValue),
+    List(Box<ListValue>),
     /// A hash.
-    Hash(HashValue),
+    Hash(Box<HashValue>),
     /// A set.
-    Set(SetValue),
+    Set(Box<SetValue>),
     /// A sorted set.
-    ZSet(ZSetValue),
+    ZSet(Box<ZSetValue>),
 }
 
 impl Value {
