@@ -1,7 +1,8 @@
 //! Argument parsing shared by the command families, with Redis's rules and error texts.
 
 use crate::command::CmdError;
-use crate::command::error::NOT_INTEGER;
+use crate::command::error::{NOT_INTEGER, SYNTAX};
+use crate::protocol::Args;
 use crate::util::num::{parse_canonical_i64, parse_digits};
 
 /// An argument as C sees it: up to its first NUL byte (Redis compares options with
@@ -42,6 +43,30 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
     }
     let value = parse_digits(digits)?;
     Some(if negative { value.wrapping_neg() } else { value })
+}
+
+/// The MATCH and COUNT options of HSCAN/SSCAN/ZSCAN from argument `start` on: the count
+/// (default 10; below 1 is a syntax error, as Redis) and the pattern (`None` for `*`).
+pub fn scan_options(args: Args<'_>, start: usize) -> Result<(i64, Option<&[u8]>), CmdError> {
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = start;
+    while i < args.len() {
+        let has_value = i + 1 < args.len();
+        if is_opt(args.get(i), "count") && has_value {
+            count = parse_canonical_i64(args.get(i + 1)).ok_or(NOT_INTEGER)?;
+            if count < 1 {
+                return Err(SYNTAX);
+            }
+        } else if is_opt(args.get(i), "match") && has_value {
+            let p = args.get(i + 1);
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((count, pattern))
 }
 
 #[cfg(test)]

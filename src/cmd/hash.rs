@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
-use super::arg::{int_arg, is_opt, parse_scan_cursor};
-use crate::command::error::{NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONG_TYPE};
+use super::arg::{int_arg, is_opt, parse_scan_cursor, scan_options};
+use crate::command::error::{NOT_FLOAT, OVERFLOW, SYNTAX, WRONG_TYPE};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::config::glob::glob_match;
 use crate::protocol::{Args, Reply};
@@ -340,24 +340,7 @@ fn hscan(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let Some(h) = read_hash(ctx, args.get(1))? else {
         return Ok(Reply::Array(vec![Reply::bulk_static("0"), Reply::Array(Vec::new())]));
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is_opt(args.get(i), "count") && has_value {
-            count = parse_canonical_i64(args.get(i + 1)).ok_or(NOT_INTEGER)?;
-            if count < 1 {
-                return Err(SYNTAX);
-            }
-        } else if is_opt(args.get(i), "match") && has_value {
-            let p = args.get(i + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
+    let (count, pattern) = scan_options(args, 3)?;
     let mut items = Vec::new();
     let next = h.scan(cursor, usize::try_from(count).unwrap_or(usize::MAX), |f, v| {
         if pattern.is_none_or(|p| glob_match(p, f, false)) {
