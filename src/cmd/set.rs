@@ -79,13 +79,6 @@ fn peek_set<'c>(ctx: &'c mut KeyCtx<'_>, key: &[u8]) -> Option<&'c SetValue> {
     }
 }
 
-/// Removes `key` if it holds an empty set.
-fn delete_if_empty(ctx: &mut KeyCtx<'_>, key: &[u8]) {
-    if peek_set(ctx, key).is_some_and(SetValue::is_empty) {
-        ctx.db().remove(key);
-    }
-}
-
 /// A reply of members as bulk strings in a RESP3 set.
 fn set_reply<'m>(members: impl Iterator<Item = Member<'m>>) -> Reply {
     Reply::Set(members.map(|m| Reply::Bulk(m.to_bytes())).collect())
@@ -136,7 +129,7 @@ fn srem(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         }
         removed
     };
-    delete_if_empty(ctx, key);
+    ctx.delete_if_empty(key);
     ctx.dirty(removed as u64);
     Ok(Reply::Int(removed))
 }
@@ -179,7 +172,7 @@ fn spop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         let Value::Set(set) = &mut entry.value else { return Err(WRONG_TYPE) };
         set.pop_random()
     };
-    delete_if_empty(ctx, key);
+    ctx.delete_if_empty(key);
     Ok(match popped {
         Some(m) => {
             ctx.dirty(1);
@@ -216,7 +209,7 @@ fn spop_count(ctx: &mut KeyCtx<'_>, key: &[u8], count_arg: &[u8]) -> CmdResult {
             }
         }
     };
-    delete_if_empty(ctx, key);
+    ctx.delete_if_empty(key);
     ctx.dirty(popped.len() as u64);
     Ok(Reply::Set(popped.into_iter().map(Reply::Bulk).collect()))
 }
@@ -289,7 +282,7 @@ fn smove(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     {
         set.remove(member);
     }
-    delete_if_empty(ctx, src);
+    ctx.delete_if_empty(src);
     ctx.dirty(1);
     let added = match ctx.write(dst) {
         Some(mut entry) => match &mut entry.value {

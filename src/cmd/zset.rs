@@ -82,15 +82,6 @@ fn read_zset<'c>(ctx: &'c mut KeyCtx<'_>, key: &[u8]) -> Result<Option<&'c ZSetV
     }
 }
 
-/// Removes `key` if it holds an empty sorted set.
-fn delete_if_empty(ctx: &mut KeyCtx<'_>, key: &[u8]) {
-    let now = ctx.now_ms();
-    let empty = matches!(ctx.db().peek(key, now).map(|e| &e.value), Some(Value::ZSet(z)) if z.is_empty());
-    if empty {
-        ctx.db().remove(key);
-    }
-}
-
 /// Stores `result` under `dst` (deleting `dst` when empty), replying with its size.
 fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], result: ZSetValue) -> CmdResult {
     let len = result.len() as i64;
@@ -401,7 +392,7 @@ fn zrem(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         }
         removed
     };
-    delete_if_empty(ctx, key);
+    ctx.delete_if_empty(key);
     ctx.dirty(removed as u64);
     Ok(Reply::Int(removed))
 }
@@ -653,7 +644,7 @@ fn zremrange_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, spec: RangeSpec) -> C
         };
         z.remove_range(lo, hi - lo).len()
     };
-    delete_if_empty(ctx, key);
+    ctx.delete_if_empty(key);
     ctx.dirty(removed as u64);
     Ok(Reply::Int(removed as i64))
 }
@@ -700,7 +691,7 @@ fn zpop_generic<'k>(
                 z.remove_range(0, n)
             }
         };
-        delete_if_empty(ctx, key);
+        ctx.delete_if_empty(key);
         ctx.dirty(popped.len() as u64);
         return Ok(Some((key, popped)));
     }

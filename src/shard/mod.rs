@@ -106,6 +106,16 @@ impl<'a> KeyCtx<'a> {
         self.ks.dbs[self.db].set(key, value, &access);
     }
 
+    /// Deletes `key` if it holds a collection left with no elements, as Redis does after
+    /// removing the last element.
+    pub fn delete_if_empty(&mut self, key: &[u8]) {
+        let now = self.now_ms();
+        let db = &mut self.ks.dbs[self.db];
+        if db.peek(key, now).is_some_and(|e| e.value.is_empty_collection()) {
+            db.remove(key);
+        }
+    }
+
     /// Counts `n` changes to the dataset.
     pub fn dirty(&mut self, n: u64) {
         self.ks.dirty += n;

@@ -56,6 +56,17 @@ impl Value {
         }
     }
 
+    /// Whether the value is a collection with no elements left (Redis deletes such keys).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+
     /// Roughly how many bytes the value occupies, for memory accounting.
     pub fn mem_size(&self) -> usize {
         match self {
