@@ -3,6 +3,7 @@
 
 pub mod arg;
 pub mod bitmap;
+pub mod blocking;
 pub mod command;
 pub mod connection;
 pub mod geo;
@@ -10,8 +11,10 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -21,14 +24,17 @@ use crate::command::CommandImpl;
 pub fn all_impls() -> Vec<&'static CommandImpl> {
     [
         bitmap::COMMANDS,
+        blocking::COMMANDS,
         command::COMMANDS,
         connection::COMMANDS,
         geo::COMMANDS,
         hash::COMMANDS,
         keyspace::COMMANDS,
         list::COMMANDS,
+        pubsub::COMMANDS,
         server::COMMANDS,
         set::COMMANDS,
+        sort::COMMANDS,
         string::COMMANDS,
         zset::COMMANDS,
         hyperloglog::COMMANDS,

@@ -118,10 +118,14 @@ async fn run_on_one_shard(
     let node = &session.node;
     if target == node.id && node.gate_allows(None) {
         node.refresh_config();
-        let mut state = node.state.borrow_mut();
-        let state = &mut *state;
-        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, node.now_ms());
-        return run(&mut ctx, args);
+        let result = {
+            let mut state = node.state.borrow_mut();
+            let state = &mut *state;
+            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, node.now_ms());
+            run(&mut ctx, args)
+        };
+        node.after_commands();
+        return result;
     }
     let owned = args.to_owned_args();
     node.run_on(target, None, move |state| {

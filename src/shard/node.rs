@@ -40,6 +40,9 @@ pub enum Work {
     Acquire,
     /// Let go of the shard.
     Release,
+    /// Run a closure even while the shard is held by a transaction. For state outside the
+    /// keyspace only (pub/sub subscriptions, blocked clients): it must not read or change keys.
+    Unheld(ShardFn),
 }
 
 /// A request sent to another shard.
@@ -313,7 +316,9 @@ impl Node {
     {
         if shard == self.id && self.gate.allows(tx) {
             self.refresh_config();
-            return Ok(f(&mut self.state.borrow_mut()));
+            let result = f(&mut self.state.borrow_mut());
+            self.after_commands();
+            return Ok(result);
         }
         let work = Work::Run(Box::new(move |state: &mut ShardState| Box::new(f(state)) as AnyBox));
         let result = self.request(shard, tx, work).await?;
@@ -376,6 +381,7 @@ impl Node {
                     self.refresh_config();
                     let result = f(&mut self.state.borrow_mut());
                     self.respond(reply, result);
+                    self.after_commands();
                 } else {
                     self.gate.park(Parked { tx, work: Work::Run(f), reply });
                 }
@@ -389,9 +395,50 @@ impl Node {
                 if let Some(t) = tx
                     && self.gate.release(t)
                 {
+                    self.after_commands();
                     self.drain_parked();
                 }
             }
+            Work::Unheld(f) => {
+                let result = f(&mut self.state.borrow_mut());
+                self.respond(reply, result);
+            }
+        }
+    }
+
+    /// Runs `f` on shard `shard`'s state even if a transaction holds it (see [`Work::Unheld`]).
+    pub async fn run_unheld<T, F>(&self, shard: usize, f: F) -> Result<T, ShardUnavailable>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut ShardState) -> T + Send + 'static,
+    {
+        if shard == self.id {
+            return Ok(f(&mut self.state.borrow_mut()));
+        }
+        let work = Work::Unheld(Box::new(move |state: &mut ShardState| Box::new(f(state)) as AnyBox));
+        let result = self.request(shard, None, work).await?;
+        result.downcast::<T>().map(|b| *b).map_err(|_| ShardUnavailable)
+    }
+
+    /// Runs `f` on shard `shard`'s state even if a transaction holds it, without waiting
+    /// for it to finish; messages to one shard run in the order they were posted.
+    pub fn post_unheld<F>(&self, shard: usize, f: F)
+    where
+        F: FnOnce(&mut ShardState) + Send + 'static,
+    {
+        let work = Work::Unheld(Box::new(move |state: &mut ShardState| {
+            f(state);
+            Box::new(()) as AnyBox
+        }));
+        self.notify(shard, None, work);
+    }
+
+    /// What a shard does after running commands on its keyspace, once it is not held by a
+    /// transaction (so a MULTI or script's writes count only once they are all done):
+    /// serve clients blocked on keys that became ready.
+    pub fn after_commands(&self) {
+        if !self.gate.is_free() {
+            return;
         }
     }
 
