@@ -11,6 +11,7 @@ use crate::command::error::{NOT_INTEGER, SYNTAX, WRONG_TYPE};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
+use crate::shard::notify::{GENERIC, STRING};
 use crate::types::{StrValue, Value};
 use crate::util::num;
 
@@ -70,6 +71,7 @@ fn setbit(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     };
     if let Some((old, changed)) = existing {
         if changed {
+            ctx.notify(STRING, "setbit", key);
             ctx.dirty(1);
         }
         return Ok(Reply::Int(i64::from(old)));
@@ -79,6 +81,7 @@ fn setbit(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         bytes[byte] |= mask;
     }
     ctx.set(key, Value::Str(StrValue::Raw(bytes)));
+    ctx.notify(STRING, "setbit", key);
     ctx.dirty(1);
     Ok(Reply::Int(0))
 }
@@ -230,10 +233,12 @@ fn bitop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let len = result.len();
     if len > 0 {
         ctx.set(dest, Value::Str(StrValue::Raw(result)));
+        ctx.notify(STRING, "set", dest);
         ctx.dirty(1);
     } else {
         let now = ctx.now_ms();
         if ctx.db().take(dest, now).is_some() {
+            ctx.notify(GENERIC, "del", dest);
             ctx.dirty(1);
         }
     }
@@ -368,6 +373,7 @@ fn bitfield_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, read_only_command: boo
         result
     };
     if changes > 0 {
+        ctx.notify(STRING, "setbit", key);
         ctx.dirty(changes);
     }
     Ok(Reply::Array(replies))

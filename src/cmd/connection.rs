@@ -12,7 +12,7 @@ use crate::command::error::{DB_INDEX_OUT_OF_RANGE, NOT_INTEGER, SYNTAX, truncate
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, LocalFuture, Registry};
 use crate::protocol::{Args, Reply};
 use crate::server::Session;
-use crate::server::clients::{ClientInfo, ReplyMode};
+use crate::server::clients::{ClientInfo, Interrupt, ReplyMode};
 use crate::shard::ShardState;
 use crate::util::join_all;
 use crate::util::num::parse_canonical_i64;
@@ -37,6 +37,7 @@ pub const COMMANDS: &[CommandImpl] = &[
     CommandImpl { name: "client|list", handler: Handler::Async(client_list) },
     CommandImpl { name: "client|info", handler: Handler::Local(client_info) },
     CommandImpl { name: "client|kill", handler: Handler::Async(client_kill) },
+    CommandImpl { name: "client|unblock", handler: Handler::Async(client_unblock) },
     CommandImpl { name: "client|reply", handler: Handler::Local(client_reply) },
     CommandImpl { name: "client|setinfo", handler: Handler::Local(client_setinfo) },
     CommandImpl { name: "client|no-evict", handler: Handler::Local(client_no_evict) },
@@ -47,12 +48,18 @@ pub const COMMANDS: &[CommandImpl] = &[
 /// `WRONGPASS ...`: AUTH or HELLO AUTH with a bad user or password.
 const WRONGPASS: CmdError = CmdError::from_static("WRONGPASS invalid username-password pair or user is disabled.");
 
-/// PING [message]: answers PONG, or the message.
-fn ping(_session: &mut Session, args: Args<'_>) -> CmdResult {
+/// PING [message]: answers PONG, or the message; in RESP2 subscribe mode, `["pong", message]`.
+fn ping(session: &mut Session, args: Args<'_>) -> CmdResult {
+    if args.len() > 2 {
+        return Err(CmdError::arity("ping"));
+    }
+    if crate::server::pubsub::in_resp2_subscribe_mode(session) {
+        let message = if args.len() == 2 { Reply::bulk(args.get(1)) } else { Reply::bulk_static("") };
+        return Ok(Reply::Array(vec![Reply::bulk_static("pong"), message]));
+    }
     match args.len() {
         1 => Ok(Reply::simple("PONG")),
-        2 => Ok(Reply::bulk(args.get(1))),
-        _ => Err(CmdError::arity("ping")),
+        _ => Ok(Reply::bulk(args.get(1))),
     }
 }
 
@@ -68,8 +75,10 @@ fn quit(session: &mut Session, _args: Args<'_>) -> CmdResult {
 }
 
 /// RESET: back to a fresh connection's state (database 0, RESP2, no name, replies on,
-/// no-evict and no-touch off); answers `+RESET`. The library name and version stay.
+/// no-evict and no-touch off, no subscriptions); answers `+RESET`. The library name and
+/// version stay.
 fn reset(session: &mut Session, _args: Args<'_>) -> CmdResult {
+    crate::server::pubsub::unsubscribe_all(&session.node, &session.handle);
     {
         let mut info = session.handle.info.borrow_mut();
         info.db = 0;
@@ -341,10 +350,10 @@ fn client_type_by_name(name: &[u8]) -> Result<ClientType, CmdError> {
     }
 }
 
-/// The type of a connection: tallkv has no replication and no pub/sub yet, so every
-/// connection is a normal one.
-fn client_type(_info: &ClientInfo) -> ClientType {
-    ClientType::Normal
+/// The type of a connection: `pubsub` while it has subscriptions (tallkv has no
+/// replication), `normal` otherwise.
+fn client_type(info: &ClientInfo) -> ClientType {
+    if info.sub + info.psub + info.ssub > 0 { ClientType::PubSub } else { ClientType::Normal }
 }
 
 /// Copies of every live connection's info on every thread, by id.
@@ -413,6 +422,12 @@ fn client_list<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdRes
 /// One CLIENT LIST line (without the newline), in Redis 7.2's field order.
 pub fn client_line(info: &ClientInfo, registry: &Registry, now_ms: i64, argv_mem: usize) -> String {
     let mut flags = String::new();
+    if info.sub + info.psub + info.ssub > 0 {
+        flags.push('P');
+    }
+    if info.blocked {
+        flags.push('b');
+    }
     if info.no_evict {
         flags.push('e');
     }
@@ -431,7 +446,7 @@ pub fn client_line(info: &ClientInfo, registry: &Registry, now_ms: i64, argv_mem
     let rbs = REPLY_BUFFER_SIZE.max(info.obl);
     let tot_mem = info.qbuf + info.qbuf_free + rbs + argv_mem + CLIENT_OVERHEAD;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
          qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r \
          cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
@@ -443,6 +458,9 @@ pub fn client_line(info: &ClientInfo, registry: &Registry, now_ms: i64, argv_mem
         (now_ms / 1000 - info.last_interaction_ms / 1000).max(0),
         flags,
         info.db,
+        info.sub,
+        info.psub,
+        info.ssub,
         info.qbuf,
         info.qbuf_free,
         argv_mem,
@@ -461,6 +479,43 @@ pub fn client_line(info: &ClientInfo, registry: &Registry, now_ms: i64, argv_mem
 const REPLY_BUFFER_SIZE: usize = 16 * 1024;
 /// Bytes a connection's bookkeeping takes besides its buffers (estimate).
 const CLIENT_OVERHEAD: usize = 1024;
+
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: ends another connection's blocking command
+/// as if it timed out (or with `-UNBLOCKED`); 1 if it was blocked, else 0.
+fn client_unblock<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(async move {
+        if args.len() > 4 {
+            return Err(SYNTAX);
+        }
+        let why = match args.try_get(3) {
+            None => Interrupt::UnblockTimeout,
+            Some(reason) if reason.eq_ignore_ascii_case(b"timeout") => Interrupt::UnblockTimeout,
+            Some(reason) if reason.eq_ignore_ascii_case(b"error") => Interrupt::UnblockError,
+            Some(_) => return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+        };
+        let id = parse_canonical_i64(args.get(2)).ok_or(NOT_INTEGER)?;
+        let node = &s.node;
+        let futures: Vec<_> = (0..node.shards)
+            .map(|shard| {
+                node.run_unheld(shard, move |state: &mut ShardState| {
+                    let target = state.clients.iter().find(|h| h.info.borrow().id as i64 == id);
+                    match target {
+                        Some(handle) if handle.is_blocked() => {
+                            handle.interrupt(why);
+                            1
+                        }
+                        _ => 0,
+                    }
+                })
+            })
+            .collect();
+        let mut unblocked = 0;
+        for result in join_all(futures).await {
+            unblocked += result?;
+        }
+        Ok(Reply::Int(unblocked.min(1)))
+    })
+}
 
 /// Which connections CLIENT KILL closes.
 #[derive(Clone, Default)]

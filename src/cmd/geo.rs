@@ -14,6 +14,7 @@ use crate::command::error::{NOT_FLOAT, SYNTAX, WRONG_TYPE};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
+use crate::shard::notify::{GENERIC, ZSET};
 use crate::types::geohash::{self, Shape, ShapeKind};
 use crate::types::zset::ZSetLimits;
 use crate::types::{Value, ZSetValue};
@@ -241,6 +242,9 @@ fn geoadd(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
             r
         }
     };
+    if added + updated > 0 {
+        ctx.notify(ZSET, "zadd", key);
+    }
     ctx.dirty((added + updated) as u64);
     Ok(Reply::Int(if ch { added + updated } else { added }))
 }
@@ -454,6 +458,7 @@ fn search_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, kind: Kind) -> CmdResult
         if let Some(dst) = store {
             let now = ctx.now_ms();
             if ctx.db().take(dst, now).is_some() {
+                ctx.notify(GENERIC, "del", dst);
                 ctx.dirty(1);
             }
             return Ok(Reply::Int(0));
@@ -512,10 +517,12 @@ fn search_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, kind: Kind) -> CmdResult
             result.insert(if storedist { p.dist } else { p.score }, &p.member, limits);
         }
         ctx.set(dst, Value::ZSet(Box::new(result)));
+        ctx.notify(ZSET, if kind == Kind::SearchStore { "geosearchstore" } else { "georadiusstore" }, dst);
         ctx.dirty(n as u64);
     } else {
         let now = ctx.now_ms();
         if ctx.db().take(dst, now).is_some() {
+            ctx.notify(GENERIC, "del", dst);
             ctx.dirty(1);
         }
     }

@@ -15,6 +15,7 @@ use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::config::glob::glob_match;
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
+use crate::shard::notify::{GENERIC, HASH};
 use crate::types::hash::HashLimits;
 use crate::types::{HashValue, Value};
 use crate::util::long_double::LongDouble;
@@ -112,6 +113,7 @@ fn hset_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, name: &str) -> Result<i64,
         }
         Ok(created)
     })?;
+    ctx.notify(HASH, "hset", args.get(1));
     ctx.dirty(((args.len() - 2) / 2) as u64);
     Ok(created)
 }
@@ -128,6 +130,7 @@ fn hsetnx(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         Ok(true)
     })?;
     if set {
+        ctx.notify(HASH, "hset", args.get(1));
         ctx.dirty(1);
     }
     Ok(Reply::Int(i64::from(set)))
@@ -175,8 +178,12 @@ fn hdel(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         }
         (deleted, h.is_empty())
     };
+    if deleted > 0 {
+        ctx.notify(HASH, "hdel", key);
+    }
     if emptied {
         ctx.db().remove(key);
+        ctx.notify(GENERIC, "del", key);
     }
     ctx.dirty(deleted);
     Ok(Reply::Int(deleted as i64))
@@ -230,6 +237,7 @@ fn hincrby(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         h.set(field, value.to_string().as_bytes(), limits);
         Ok(value)
     })?;
+    ctx.notify(HASH, "hincrby", args.get(1));
     ctx.dirty(1);
     Ok(Reply::Int(value))
 }
@@ -255,6 +263,7 @@ fn hincrbyfloat(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         h.set(field, text.as_bytes(), limits);
         Ok(text)
     })?;
+    ctx.notify(HASH, "hincrbyfloat", args.get(1));
     ctx.dirty(1);
     Ok(Reply::bulk_string(text))
 }

@@ -9,6 +9,7 @@ use crate::command::error::WRONG_TYPE;
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
+use crate::shard::notify::STRING;
 use crate::types::hyperloglog::{self as hll, Corrupted, REGISTERS};
 use crate::types::{StrValue, Value};
 
@@ -71,6 +72,7 @@ fn pfadd(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     };
     outcome?;
     if updated > 0 {
+        ctx.notify(STRING, "pfadd", key);
         ctx.dirty(updated);
     }
     Ok(Reply::Int(i64::from(updated > 0)))
@@ -166,6 +168,7 @@ fn pfmerge(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         outcome
     };
     outcome?;
+    ctx.notify(STRING, "pfadd", key);
     ctx.dirty(1);
     Ok(Reply::Ok)
 }

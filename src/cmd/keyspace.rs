@@ -17,6 +17,7 @@ use crate::protocol::{Args, Reply};
 use crate::server::Session;
 use crate::shard::coord::Tx;
 use crate::shard::db::{NO_EXPIRE, idle_seconds, lfu_decayed};
+use crate::shard::notify::GENERIC;
 use crate::shard::{Entry, KeyCtx, ShardState};
 use crate::types::{StrValue, Value};
 use crate::util::join_all;
@@ -78,12 +79,17 @@ const SHARED_INTEGERS: i64 = 10_000;
 const SCAN_SHARD_BITS: u32 = 12;
 
 /// Looks `key` up without touching its access metadata, counting a keyspace hit or miss
-/// (Redis's `lookupKeyReadWithFlags(..., LOOKUP_NOTOUCH)`).
+/// (Redis's `lookupKeyReadWithFlags(..., LOOKUP_NOTOUCH)`; a miss is a `keymiss` event).
 fn peek_counted<'c>(ctx: &'c mut KeyCtx<'_>, key: &[u8]) -> Option<&'c Entry> {
+    peek_counted_with(ctx, key, true)
+}
+
+/// As [`peek_counted`]; `keymiss` events only when `notify_miss` (OBJECT has none).
+fn peek_counted_with<'c>(ctx: &'c mut KeyCtx<'_>, key: &[u8], notify_miss: bool) -> Option<&'c Entry> {
     let now = ctx.now_ms();
     let db = ctx.db;
     let ks = &mut *ctx.ks;
-    let entry = ks.dbs[db].peek(key, now);
+    let entry = if notify_miss { ks.dbs[db].peek_read(key, now) } else { ks.dbs[db].peek(key, now) };
     if entry.is_some() {
         ks.hits += 1;
     } else {
@@ -129,6 +135,7 @@ fn del(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let mut removed = 0;
     for key in args.iter_from(1) {
         if ctx.db().take(key, now).is_some() {
+            ctx.notify(GENERIC, "del", key);
             removed += 1;
         }
     }
@@ -193,7 +200,11 @@ fn rename_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, nx: bool) -> CmdResult {
     let Some(entry) = ctx.db().take(src, now) else {
         return Err(NO_SUCH_KEY);
     };
+    // Redis deletes an existing destination and adds the key anew (a `new` event).
+    ctx.db().remove(dst);
     ctx.db().insert(dst, entry);
+    ctx.notify(GENERIC, "rename_from", src);
+    ctx.notify(GENERIC, "rename_to", dst);
     ctx.dirty(1);
     Ok(done)
 }
@@ -250,7 +261,9 @@ fn copy(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     if target.contains(dst, now) && !replace {
         return Ok(Reply::Int(0));
     }
+    target.remove(dst);
     target.insert(dst, Entry { value, expire_at, access: access.fresh() });
+    ctx.notify_db(GENERIC, "copy_to", dst_db, dst);
     ctx.dirty(1);
     Ok(Reply::Int(1))
 }
@@ -273,6 +286,8 @@ fn move_cmd(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     ctx.ks.dbs[target].insert(key, entry);
+    ctx.notify(GENERIC, "move_from", key);
+    ctx.notify_db(GENERIC, "move_to", target, key);
     ctx.dirty(1);
     Ok(Reply::Int(1))
 }
@@ -346,8 +361,10 @@ fn expire_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, base: i64, seconds: bool
     }
     if when <= now {
         ctx.db().take(key, now);
+        ctx.notify(GENERIC, "del", key);
     } else {
         ctx.db().set_expire(key, when, now);
+        ctx.notify(GENERIC, "expire", key);
     }
     ctx.dirty(1);
     Ok(Reply::Int(1))
@@ -398,13 +415,14 @@ fn persist(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     }
     let now = ctx.now_ms();
     ctx.db().set_expire(key, NO_EXPIRE, now);
+    ctx.notify(GENERIC, "persist", key);
     ctx.dirty(1);
     Ok(Reply::Int(1))
 }
 
 /// OBJECT ENCODING key: the internal representation of the key's value.
 fn object_encoding(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
-    Ok(match peek_counted(ctx, args.get(2)) {
+    Ok(match peek_counted_with(ctx, args.get(2), false) {
         Some(entry) => Reply::bulk_static(entry.value.encoding()),
         None => Reply::Nil,
     })
@@ -415,7 +433,7 @@ fn object_freq(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let lfu = ctx.cfg.maxmemory_policy_is_lfu();
     let decay = ctx.cfg.lfu_decay_time();
     let now = ctx.now_ms();
-    let Some(entry) = peek_counted(ctx, args.get(2)) else {
+    let Some(entry) = peek_counted_with(ctx, args.get(2), false) else {
         return Ok(Reply::Nil);
     };
     if !lfu {
@@ -430,7 +448,7 @@ fn object_freq(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
 fn object_idletime(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let lfu = ctx.cfg.maxmemory_policy_is_lfu();
     let now = ctx.now_ms();
-    let Some(entry) = peek_counted(ctx, args.get(2)) else {
+    let Some(entry) = peek_counted_with(ctx, args.get(2), false) else {
         return Ok(Reply::Nil);
     };
     if lfu {
@@ -453,7 +471,7 @@ fn object_refcount(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
             | MaxmemoryPolicy::AllkeysLfu
     );
     let sharing = ctx.cfg.maxmemory() == 0 || !lru_or_lfu;
-    let Some(entry) = peek_counted(ctx, args.get(2)) else {
+    let Some(entry) = peek_counted_with(ctx, args.get(2), false) else {
         return Ok(Reply::Nil);
     };
     let shared = sharing && matches!(&entry.value, Value::Str(StrValue::Int(n)) if (0..SHARED_INTEGERS).contains(n));

@@ -10,6 +10,7 @@ use crate::command::error::{INDEX_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX, WRONG_TYPE}
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
+use crate::shard::notify::LIST;
 use crate::types::{ListValue, Value};
 
 const fn keyed(name: &'static str, run: crate::command::KeyedFn) -> CommandImpl {
@@ -57,27 +58,30 @@ fn read_list<'c>(ctx: &'c mut KeyCtx<'_>, key: &[u8]) -> Result<Option<&'c ListV
 }
 
 /// Whether `key` exists and holds a list (WRONGTYPE if it holds something else).
-fn list_exists_for_write(ctx: &mut KeyCtx<'_>, key: &[u8]) -> Result<bool, CmdError> {
+pub(crate) fn list_exists_for_write(ctx: &mut KeyCtx<'_>, key: &[u8]) -> Result<bool, CmdError> {
     match ctx.write(key) {
         None => Ok(false),
         Some(entry) => as_list(&entry.value).map(|_| true),
     }
 }
 
-/// Runs `f` on the list under `key` (which must exist and be a list), then deletes the
-/// key if the list became empty.
+/// Runs `f` on the list under `key` (which must exist and be a list). The caller records
+/// its event, then deletes the key if the list became empty ([`KeyCtx::delete_if_empty`]).
 fn with_list<R>(ctx: &mut KeyCtx<'_>, key: &[u8], f: impl FnOnce(&mut ListValue, i32) -> R) -> Option<R> {
     let fill = ctx.cfg.list_max_listpack_size();
-    let (result, empty) = {
-        let mut entry = ctx.write(key)?;
-        let Value::List(list) = &mut entry.value else { return None };
-        let r = f(list, fill);
-        (r, list.is_empty())
-    };
-    if empty {
-        ctx.db().remove(key);
-    }
-    Some(result)
+    let mut entry = ctx.write(key)?;
+    let Value::List(list) = &mut entry.value else { return None };
+    Some(f(list, fill))
+}
+
+/// The event of a push at the head (`left`) or tail.
+fn push_event(left: bool) -> &'static str {
+    if left { "lpush" } else { "rpush" }
+}
+
+/// The event of a pop from the head (`left`) or tail.
+fn pop_event(left: bool) -> &'static str {
+    if left { "lpop" } else { "rpop" }
 }
 
 /// A C `long` argument parsed as Redis's `getLongFromObjectOrReply`.
@@ -107,7 +111,7 @@ fn range_arg(arg: &[u8], min: i64, max: i64, msg: Option<&str>) -> Result<i64, C
 }
 
 /// LEFT or RIGHT (true for LEFT), else `ERR syntax error`.
-fn position_arg(arg: &[u8]) -> Result<bool, CmdError> {
+pub(crate) fn position_arg(arg: &[u8]) -> Result<bool, CmdError> {
     if is_opt(arg, "left") {
         Ok(true)
     } else if is_opt(arg, "right") {
@@ -149,6 +153,7 @@ fn push_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, left: bool, only_existing:
         list.len()
     })
     .unwrap_or(0);
+    ctx.notify(LIST, push_event(left), key);
     ctx.dirty(pushed);
     Ok(Reply::Int(len as i64))
 }
@@ -178,7 +183,17 @@ fn rpushx(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
 
 /// Pops up to `count` elements from one end of the list under `key` (which must be a
 /// non-empty list), deleting the key when emptied.
-fn pop_n(ctx: &mut KeyCtx<'_>, key: &[u8], left: bool, count: usize) -> Vec<Reply> {
+pub(crate) fn pop_n(ctx: &mut KeyCtx<'_>, key: &[u8], left: bool, count: usize) -> Vec<Reply> {
+    let out = pop_raw(ctx, key, left, count);
+    if !out.is_empty() {
+        ctx.notify(LIST, pop_event(left), key);
+    }
+    ctx.delete_if_empty(key);
+    out
+}
+
+/// Pops up to `count` elements, leaving an emptied list in place and recording no event.
+fn pop_raw(ctx: &mut KeyCtx<'_>, key: &[u8], left: bool, count: usize) -> Vec<Reply> {
     let out = with_list(ctx, key, |list, fill| {
         let n = count.min(list.len());
         let mut out = Vec::with_capacity(n);
@@ -359,6 +374,7 @@ fn lset(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     if !done {
         return Err(INDEX_OUT_OF_RANGE);
     }
+    ctx.notify(LIST, "lset", key);
     ctx.dirty(1);
     Ok(Reply::Ok)
 }
@@ -387,6 +403,7 @@ fn linsert(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     .flatten();
     Ok(match result {
         Some(len) => {
+            ctx.notify(LIST, "linsert", key);
             ctx.dirty(1);
             Reply::Int(len as i64)
         }
@@ -409,6 +426,10 @@ fn lrem(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         n
     })
     .unwrap_or(0);
+    if removed > 0 {
+        ctx.notify(LIST, "lrem", key);
+        ctx.delete_if_empty(key);
+    }
     ctx.dirty(removed as u64);
     Ok(Reply::Int(removed as i64))
 }
@@ -432,6 +453,8 @@ fn ltrim(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         front + back
     })
     .unwrap_or(0);
+    ctx.notify(LIST, "ltrim", key);
+    ctx.delete_if_empty(key);
     ctx.dirty(removed as u64);
     Ok(Reply::Ok)
 }
@@ -439,16 +462,21 @@ fn ltrim(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
 // ---------------------------------------------------------------------------------------
 // Moves.
 
-fn lmove_generic(ctx: &mut KeyCtx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> CmdResult {
+pub(crate) fn lmove_generic(ctx: &mut KeyCtx<'_>, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> CmdResult {
     if !list_exists_for_write(ctx, src)? {
         return Ok(Reply::Nil);
     }
     list_exists_for_write(ctx, dst)?;
-    let Some(Reply::Bulk(value)) = pop_n(ctx, src, from_left, 1).pop() else { return Ok(Reply::Nil) };
+    // Redis's order: pop without deleting, push (creating the destination), then the
+    // push event, the pop event, and the source's deletion if emptied.
+    let Some(Reply::Bulk(value)) = pop_raw(ctx, src, from_left, 1).pop() else { return Ok(Reply::Nil) };
     if !list_exists_for_write(ctx, dst)? {
         ctx.set(dst, Value::List(Box::new(ListValue::new())));
     }
     with_list(ctx, dst, |list, fill| push_values(list, fill, to_left, &[&value[..]]));
+    ctx.notify(LIST, push_event(to_left), dst);
+    ctx.notify(LIST, pop_event(from_left), src);
+    ctx.delete_if_empty(src);
     ctx.dirty(1);
     Ok(Reply::Bulk(value))
 }
@@ -465,11 +493,20 @@ fn rpoplpush(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     lmove_generic(ctx, args.get(1), args.get(2), false, true)
 }
 
-/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty
-/// list; replies `[key, [elements]]` or a null array.
-fn lmpop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
-    let numkeys = range_arg(args.get(1), 1, i64::MAX, Some("numkeys should be greater than 0"))?;
-    let where_idx = (numkeys as u64).saturating_add(2);
+/// LMPOP's (and BLMPOP's) options, parsed from `numkeys` at argument `first` on.
+pub(crate) struct MpopArgs {
+    /// Argument positions of the keys.
+    pub keys: std::ops::Range<usize>,
+    /// LEFT (true) or RIGHT.
+    pub left: bool,
+    /// COUNT, 1 if absent.
+    pub count: usize,
+}
+
+/// Parses `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at argument `first`.
+pub(crate) fn parse_mpop(args: Args<'_>, first: usize) -> Result<MpopArgs, CmdError> {
+    let numkeys = range_arg(args.get(first), 1, i64::MAX, Some("numkeys should be greater than 0"))?;
+    let where_idx = (numkeys as u64).saturating_add(first as u64 + 1);
     if where_idx >= args.len() as u64 {
         return Err(SYNTAX);
     }
@@ -487,13 +524,27 @@ fn lmpop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         j += 1;
     }
     let count = if count == -1 { 1 } else { count as usize };
-    for i in 2..where_idx {
-        let key = args.get(i);
-        if !list_exists_for_write(ctx, key)? {
-            continue;
+    Ok(MpopArgs { keys: first + 1..where_idx, left, count })
+}
+
+/// Pops up to `count` elements from the list under `key`, if it exists:
+/// `[key, [elements]]` (LMPOP's reply).
+pub(crate) fn mpop_key(ctx: &mut KeyCtx<'_>, key: &[u8], left: bool, count: usize) -> Result<Option<Reply>, CmdError> {
+    if !list_exists_for_write(ctx, key)? {
+        return Ok(None);
+    }
+    let popped = pop_n(ctx, key, left, count);
+    Ok(Some(Reply::Array(vec![Reply::bulk(key), Reply::Array(popped)])))
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty
+/// list; replies `[key, [elements]]` or a null array.
+fn lmpop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
+    let parsed = parse_mpop(args, 1)?;
+    for i in parsed.keys {
+        if let Some(reply) = mpop_key(ctx, args.get(i), parsed.left, parsed.count)? {
+            return Ok(reply);
         }
-        let popped = pop_n(ctx, key, left, count);
-        return Ok(Reply::Array(vec![Reply::bulk(key), Reply::Array(popped)]));
     }
     Ok(Reply::NilArray)
 }

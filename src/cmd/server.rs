@@ -82,6 +82,10 @@ struct ShardStats {
     dbs: Vec<(usize, usize)>,
     max_input_buffer: usize,
     max_output_buffer: usize,
+    /// Connections waiting in a blocking command.
+    blocked_clients: usize,
+    /// Keys some client waits on.
+    blocking_keys: usize,
 }
 
 impl ShardStats {
@@ -106,7 +110,9 @@ impl ShardStats {
             let info = handle.info.borrow();
             stats.max_input_buffer = stats.max_input_buffer.max(info.qbuf + info.qbuf_free);
             stats.max_output_buffer = stats.max_output_buffer.max(info.obl);
+            stats.blocked_clients += usize::from(info.blocked);
         }
+        stats.blocking_keys = state.keyspace.dbs.iter().map(|d| d.blocked.keys_len()).sum();
         stats
     }
 
@@ -132,6 +138,8 @@ impl ShardStats {
         }
         self.max_input_buffer = self.max_input_buffer.max(other.max_input_buffer);
         self.max_output_buffer = self.max_output_buffer.max(other.max_output_buffer);
+        self.blocked_clients += other.blocked_clients;
+        self.blocking_keys += other.blocking_keys;
     }
 }
 
@@ -179,6 +187,8 @@ fn info<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
             .collect();
         let needs_stats = wanted.iter().any(|n| matches!(*n, "clients" | "memory" | "stats" | "keyspace"));
         let stats = if needs_stats { gather_stats(s).await? } else { ShardStats::default() };
+        let pubsub =
+            if wanted.contains(&"stats") { crate::server::pubsub::info_counts(&s.node).await? } else { (0, 0, 0) };
         let mut out = String::new();
         for (name, title) in SECTIONS {
             if !wanted.contains(name) {
@@ -193,7 +203,7 @@ fn info<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
                 "server" => server_section(s, &mut fields),
                 "clients" => clients_section(s, &stats, &mut fields),
                 "memory" => memory_section(s, &stats, &mut fields),
-                "stats" => stats_section(&stats, &mut fields),
+                "stats" => stats_section(&stats, pubsub, &mut fields),
                 "replication" => replication_section(&mut fields),
                 "cpu" => cpu_section(&mut fields),
                 "cluster" => fields.push(("cluster_enabled", "0".to_string())),
@@ -270,10 +280,10 @@ fn clients_section(s: &Session, stats: &ShardStats, fields: &mut Vec<(&'static s
         ("maxclients", s.config().maxclients().to_string()),
         ("client_recent_max_input_buffer", stats.max_input_buffer.to_string()),
         ("client_recent_max_output_buffer", stats.max_output_buffer.to_string()),
-        ("blocked_clients", "0".to_string()),
+        ("blocked_clients", stats.blocked_clients.to_string()),
         ("tracking_clients", "0".to_string()),
         ("clients_in_timeout_table", "0".to_string()),
-        ("total_blocking_keys", "0".to_string()),
+        ("total_blocking_keys", stats.blocking_keys.to_string()),
         ("total_blocking_keys_on_nokey", "0".to_string()),
     ]);
 }
@@ -304,7 +314,8 @@ fn memory_section(s: &Session, stats: &ShardStats, fields: &mut Vec<(&'static st
     ]);
 }
 
-fn stats_section(stats: &ShardStats, fields: &mut Vec<(&'static str, String)>) {
+/// `pubsub` holds the distinct channels, patterns and shard channels subscribed to.
+fn stats_section(stats: &ShardStats, pubsub: (usize, usize, usize), fields: &mut Vec<(&'static str, String)>) {
     fields.extend([
         ("total_connections_received", stats.connections.to_string()),
         ("total_commands_processed", stats.commands.to_string()),
@@ -317,6 +328,9 @@ fn stats_section(stats: &ShardStats, fields: &mut Vec<(&'static str, String)>) {
         ("expired_keys", stats.expired.to_string()),
         ("keyspace_hits", stats.hits.to_string()),
         ("keyspace_misses", stats.misses.to_string()),
+        ("pubsub_channels", pubsub.0.to_string()),
+        ("pubsub_patterns", pubsub.1.to_string()),
+        ("pubsubshard_channels", pubsub.2.to_string()),
     ]);
 }
 

@@ -15,6 +15,7 @@ use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::config::glob::glob_match;
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
+use crate::shard::notify::{GENERIC, KEY_MISS, SET};
 use crate::types::set::{Member, SetLimits};
 use crate::types::{SetValue, Value};
 use crate::util::num::parse_canonical_i64;
@@ -108,6 +109,9 @@ fn sadd(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         }
         ctx.set(key, Value::Set(Box::new(set)));
     }
+    if added > 0 {
+        ctx.notify(SET, "sadd", key);
+    }
     ctx.dirty(added as u64);
     Ok(Reply::Int(added))
 }
@@ -129,6 +133,9 @@ fn srem(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         }
         removed
     };
+    if removed > 0 {
+        ctx.notify(SET, "srem", key);
+    }
     ctx.delete_if_empty(key);
     ctx.dirty(removed as u64);
     Ok(Reply::Int(removed))
@@ -172,6 +179,9 @@ fn spop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         let Value::Set(set) = &mut entry.value else { return Err(WRONG_TYPE) };
         set.pop_random()
     };
+    if popped.is_some() {
+        ctx.notify(SET, "spop", key);
+    }
     ctx.delete_if_empty(key);
     Ok(match popped {
         Some(m) => {
@@ -209,6 +219,9 @@ fn spop_count(ctx: &mut KeyCtx<'_>, key: &[u8], count_arg: &[u8]) -> CmdResult {
             }
         }
     };
+    if !popped.is_empty() {
+        ctx.notify(SET, "spop", key);
+    }
     ctx.delete_if_empty(key);
     ctx.dirty(popped.len() as u64);
     Ok(Reply::Set(popped.into_iter().map(Reply::Bulk).collect()))
@@ -282,6 +295,7 @@ fn smove(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     {
         set.remove(member);
     }
+    ctx.notify(SET, "srem", src);
     ctx.delete_if_empty(src);
     ctx.dirty(1);
     let added = match ctx.write(dst) {
@@ -292,11 +306,17 @@ fn smove(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         None => None,
     };
     match added {
-        Some(added) => ctx.dirty(u64::from(added)),
+        Some(added) => {
+            if added {
+                ctx.notify(SET, "sadd", dst);
+            }
+            ctx.dirty(u64::from(added));
+        }
         None => {
             let mut set = SetValue::create(member, 1, limits);
             set.add(member, limits);
             ctx.set(dst, Value::Set(Box::new(set)));
+            ctx.notify(SET, "sadd", dst);
             ctx.dirty(1);
         }
     }
@@ -309,13 +329,18 @@ fn lookup_sets(ctx: &mut KeyCtx<'_>, keys: &[&[u8]], write: bool) -> Result<Vec<
     let mut sizes = Vec::with_capacity(keys.len());
     for key in keys {
         let size = if write {
-            match ctx.write(key) {
+            let size = match ctx.write(key) {
                 None => None,
                 Some(entry) => match &entry.value {
                     Value::Set(s) => Some(s.len()),
                     _ => return Err(WRONG_TYPE),
                 },
+            };
+            if size.is_none() {
+                // Redis 7.0 looks the sources of the STORE forms up as reads.
+                ctx.notify(KEY_MISS, "keymiss", key);
             }
+            size
         } else {
             read_set(ctx, key)?.map(SetValue::len)
         };
@@ -324,15 +349,18 @@ fn lookup_sets(ctx: &mut KeyCtx<'_>, keys: &[&[u8]], write: bool) -> Result<Vec<
     Ok(sizes)
 }
 
-/// Stores `result` under `dst` (deleting `dst` when empty), replying with its size.
-fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], result: SetValue) -> CmdResult {
+/// Stores `result` under `dst` (deleting `dst` when empty), replying with its size;
+/// `event` is the command's keyspace event.
+fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], result: SetValue, event: &'static str) -> CmdResult {
     let len = result.len() as i64;
     if len > 0 {
         ctx.set(dst, Value::Set(Box::new(result)));
+        ctx.notify(SET, event, dst);
         ctx.dirty(1);
     } else {
         let now = ctx.now_ms();
         if ctx.db().take(dst, now).is_some() {
+            ctx.notify(GENERIC, "del", dst);
             ctx.dirty(1);
         }
     }
@@ -378,7 +406,7 @@ fn inter_generic(ctx: &mut KeyCtx<'_>, keys: &[&[u8]], out: InterOut<'_>) -> Cmd
             for m in &found {
                 result.add(m, limits);
             }
-            store(ctx, dst, result)
+            store(ctx, dst, result, "sinterstore")
         }
     }
 }
@@ -506,7 +534,7 @@ fn union_diff_generic(ctx: &mut KeyCtx<'_>, keys: &[&[u8]], dst: Option<&[u8]>, 
         }
     }
     match dst {
-        Some(dst) => store(ctx, dst, result),
+        Some(dst) => store(ctx, dst, result, if op == Op::Union { "sunionstore" } else { "sdiffstore" }),
         None => Ok(set_reply(result.iter())),
     }
 }

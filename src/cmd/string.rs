@@ -13,6 +13,7 @@ use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
 use crate::shard::db::NO_EXPIRE;
+use crate::shard::notify::{GENERIC, STRING};
 use crate::types::{StrValue, Value};
 use crate::util::long_double::LongDouble;
 
@@ -211,9 +212,11 @@ fn set_generic(
     } else {
         ctx.set(key, value);
     }
+    ctx.notify(STRING, "set", key);
     if let Some(at) = expire_at {
         let now = ctx.now_ms();
         ctx.db().set_expire(key, at, now);
+        ctx.notify(GENERIC, "expire", key);
     }
     ctx.dirty(1);
     Ok(old.unwrap_or(reply_ok))
@@ -223,6 +226,7 @@ fn set_generic(
 fn set(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() == 3 {
         ctx.set(args.get(1), Value::Str(StrValue::from_bytes(args.get(2))));
+        ctx.notify(STRING, "set", args.get(1));
         ctx.dirty(1);
         return Ok(Reply::Ok);
     }
@@ -252,6 +256,7 @@ fn psetex(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
 fn getset(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let old = get_reply(ctx, args.get(1))?;
     ctx.set(args.get(1), Value::Str(StrValue::from_bytes(args.get(2))));
+    ctx.notify(STRING, "set", args.get(1));
     ctx.dirty(1);
     Ok(old)
 }
@@ -262,6 +267,7 @@ fn getdel(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let reply = get_reply(ctx, key)?;
     if !matches!(reply, Reply::Nil) {
         ctx.db().remove(key);
+        ctx.notify(GENERIC, "del", key);
         ctx.dirty(1);
     }
     Ok(reply)
@@ -281,14 +287,17 @@ fn getex(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         if (opts.has(OPT_EXAT) || opts.has(OPT_PXAT)) && at <= now {
             // An absolute time already past deletes the key.
             ctx.db().remove(key);
+            ctx.notify(GENERIC, "del", key);
         } else {
             ctx.db().set_expire(key, at, now);
+            ctx.notify(GENERIC, "expire", key);
         }
         ctx.dirty(1);
     } else if opts.has(OPT_PERSIST) {
         let had_ttl = ctx.db().peek(key, now).is_some_and(|e| e.expire_at != NO_EXPIRE);
         if had_ttl {
             ctx.db().set_expire(key, NO_EXPIRE, now);
+            ctx.notify(GENERIC, "persist", key);
             ctx.dirty(1);
         }
     }
@@ -321,6 +330,7 @@ fn mset(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     }
     for i in (1..args.len()).step_by(2) {
         ctx.set(args.get(i), Value::Str(StrValue::from_bytes(args.get(i + 1))));
+        ctx.notify(STRING, "set", args.get(i));
     }
     ctx.dirty(((args.len() - 1) / 2) as u64);
     Ok(Reply::Ok)
@@ -338,6 +348,7 @@ fn msetnx(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     }
     for i in (1..args.len()).step_by(2) {
         ctx.set(args.get(i), Value::Str(StrValue::from_bytes(args.get(i + 1))));
+        ctx.notify(STRING, "set", args.get(i));
     }
     ctx.dirty(((args.len() - 1) / 2) as u64);
     Ok(Reply::Int(1))
@@ -364,6 +375,7 @@ fn append(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         ctx.set(key, Value::Str(value));
         len
     };
+    ctx.notify(STRING, "append", key);
     ctx.dirty(1);
     Ok(Reply::Int(total as i64))
 }
@@ -439,6 +451,7 @@ fn setrange(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         ctx.set(key, Value::Str(StrValue::Raw(raw)));
         len
     };
+    ctx.notify(STRING, "setrange", key);
     ctx.dirty(1);
     Ok(Reply::Int(len as i64))
 }
@@ -457,6 +470,7 @@ fn incr_decr(ctx: &mut KeyCtx<'_>, key: &[u8], by: i64) -> CmdResult {
         ctx.set(key, Value::Str(StrValue::from_int(by)));
         by
     };
+    ctx.notify(STRING, "incrby", key);
     ctx.dirty(1);
     Ok(Reply::Int(new))
 }
@@ -502,6 +516,7 @@ fn incrbyfloat(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         ctx.set(key, Value::Str(StrValue::from_bytes_no_int(text.as_bytes())));
         text
     };
+    ctx.notify(STRING, "incrbyfloat", key);
     ctx.dirty(1);
     Ok(Reply::bulk_string(text))
 }

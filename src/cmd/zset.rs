@@ -18,6 +18,7 @@ use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::config::glob::glob_match;
 use crate::protocol::{Args, Reply};
 use crate::shard::KeyCtx;
+use crate::shard::notify::{GENERIC, KEY_MISS, ZSET};
 use crate::types::zset::ZSetLimits;
 use crate::types::{Value, ZSetValue};
 use crate::util::num::{format_double, parse_canonical_i64, parse_f64};
@@ -82,15 +83,18 @@ fn read_zset<'c>(ctx: &'c mut KeyCtx<'_>, key: &[u8]) -> Result<Option<&'c ZSetV
     }
 }
 
-/// Stores `result` under `dst` (deleting `dst` when empty), replying with its size.
-fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], result: ZSetValue) -> CmdResult {
+/// Stores `result` under `dst` (deleting `dst` when empty), replying with its size;
+/// `event` is the command's keyspace event.
+fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], result: ZSetValue, event: &'static str) -> CmdResult {
     let len = result.len() as i64;
     if len > 0 {
         ctx.set(dst, Value::ZSet(Box::new(result)));
+        ctx.notify(ZSET, event, dst);
         ctx.dirty(1);
     } else {
         let now = ctx.now_ms();
         if ctx.db().take(dst, now).is_some() {
+            ctx.notify(GENERIC, "del", dst);
             ctx.dirty(1);
         }
     }
@@ -367,6 +371,9 @@ fn zadd_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, mut incr: bool) -> CmdResu
             r
         }
     };
+    if added + updated > 0 {
+        ctx.notify(ZSET, if incr { "zincr" } else { "zadd" }, key);
+    }
     ctx.dirty((added + updated) as u64);
     Ok(if incr {
         if processed > 0 { Reply::Double(newscore) } else { Reply::Nil }
@@ -392,6 +399,9 @@ fn zrem(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         }
         removed
     };
+    if removed > 0 {
+        ctx.notify(ZSET, "zrem", key);
+    }
     ctx.delete_if_empty(key);
     ctx.dirty(removed as u64);
     Ok(Reply::Int(removed))
@@ -558,7 +568,7 @@ fn zrange_generic(
     match dst {
         Some(dst) => {
             let limits = limits(ctx);
-            store(ctx, dst, build(entries, limits))
+            store(ctx, dst, build(entries, limits), "zrangestore")
         }
         None => Ok(entries_reply(entries, withscores)),
     }
@@ -619,6 +629,11 @@ fn zlexcount(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
 
 /// Redis's `zremrangeGenericCommand`.
 fn zremrange_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, spec: RangeSpec) -> CmdResult {
+    let event = match spec {
+        RangeSpec::Rank(..) => "zremrangebyrank",
+        RangeSpec::Score(_) => "zremrangebyscore",
+        RangeSpec::Lex(_) => "zremrangebylex",
+    };
     let key = args.get(1);
     let removed = {
         let Some(mut entry) = ctx.write(key) else { return Ok(Reply::Int(0)) };
@@ -644,6 +659,9 @@ fn zremrange_generic(ctx: &mut KeyCtx<'_>, args: Args<'_>, spec: RangeSpec) -> C
         };
         z.remove_range(lo, hi - lo).len()
     };
+    if removed > 0 {
+        ctx.notify(ZSET, event, key);
+    }
     ctx.delete_if_empty(key);
     ctx.dirty(removed as u64);
     Ok(Reply::Int(removed as i64))
@@ -672,7 +690,7 @@ type Popped<'k> = (&'k [u8], Vec<(f64, Bytes)>);
 
 /// Pops up to `count` entries from the first non-empty sorted set among `keys` (lowest
 /// scores first, or highest with `max`): the key and the entries, or `None`.
-fn zpop_generic<'k>(
+pub(crate) fn zpop_generic<'k>(
     ctx: &mut KeyCtx<'_>,
     keys: &[&'k [u8]],
     max: bool,
@@ -691,6 +709,9 @@ fn zpop_generic<'k>(
                 z.remove_range(0, n)
             }
         };
+        if !popped.is_empty() {
+            ctx.notify(ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+        }
         ctx.delete_if_empty(key);
         ctx.dirty(popped.len() as u64);
         return Ok(Some((key, popped)));
@@ -733,14 +754,23 @@ fn zpop_minmax(ctx: &mut KeyCtx<'_>, args: Args<'_>, max: bool) -> CmdResult {
     })
 }
 
-/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty sorted
-/// set, replying with its name and the popped members with scores.
-fn zmpop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
-    let numkeys = match parse_canonical_i64(args.get(1)) {
+/// ZMPOP's (and BZMPOP's) options, parsed from `numkeys` at argument `first` on.
+pub(crate) struct ZmpopArgs {
+    /// Argument positions of the keys.
+    pub keys: std::ops::Range<usize>,
+    /// MAX (true) or MIN.
+    pub max: bool,
+    /// COUNT, 1 if absent.
+    pub count: usize,
+}
+
+/// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` starting at argument `first`.
+pub(crate) fn parse_zmpop(args: Args<'_>, first: usize) -> Result<ZmpopArgs, CmdError> {
+    let numkeys = match parse_canonical_i64(args.get(first)) {
         Some(n) if n >= 1 => n as u64,
         _ => return Err(CmdError::from_static("ERR numkeys should be greater than 0")),
     };
-    let where_idx = numkeys.saturating_add(2);
+    let where_idx = numkeys.saturating_add(first as u64 + 1);
     if where_idx >= args.len() as u64 {
         return Err(SYNTAX);
     }
@@ -766,14 +796,24 @@ fn zmpop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         }
         j += 1;
     }
-    let keys: Vec<&[u8]> = args.iter_from(2).take(where_idx - 2).collect();
-    Ok(match zpop_generic(ctx, &keys, max, count.unwrap_or(1))? {
-        Some((key, popped)) => Reply::Array(vec![
-            Reply::bulk(key),
-            Reply::Array(
-                popped.into_iter().map(|(s, m)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)])).collect(),
-            ),
-        ]),
+    Ok(ZmpopArgs { keys: first + 1..where_idx, max, count: count.unwrap_or(1) })
+}
+
+/// ZMPOP's reply for entries popped from `key`: `[key, [[member, score], ...]]`.
+pub(crate) fn zmpop_reply(key: &[u8], popped: Vec<(f64, Bytes)>) -> Reply {
+    Reply::Array(vec![
+        Reply::bulk(key),
+        Reply::Array(popped.into_iter().map(|(s, m)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)])).collect()),
+    ])
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty sorted
+/// set, replying with its name and the popped members with scores.
+fn zmpop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
+    let parsed = parse_zmpop(args, 1)?;
+    let keys: Vec<&[u8]> = parsed.keys.map(|i| args.get(i)).collect();
+    Ok(match zpop_generic(ctx, &keys, parsed.max, parsed.count)? {
+        Some((key, popped)) => zmpop_reply(key, popped),
         None => Reply::NilArray,
     })
 }
@@ -879,14 +919,19 @@ fn zset_op(ctx: &mut KeyCtx<'_>, args: Args<'_>, numkeys_idx: usize, out: OpOut<
     let mut srcs: Vec<Src<'_>> = Vec::with_capacity(setnum);
     for key in args.iter_from(numkeys_idx + 1).take(setnum) {
         let found = if is_store {
-            match ctx.write(key) {
+            let found = match ctx.write(key) {
                 None => None,
                 Some(entry) => match &entry.value {
                     Value::ZSet(z) => Some(z.len()),
                     Value::Set(s) => Some(s.len()),
                     _ => return Err(WRONG_TYPE),
                 },
+            };
+            if found.is_none() {
+                // Redis 7.0 looks the sources of the STORE forms up as reads.
+                ctx.notify(KEY_MISS, "keymiss", key);
             }
+            found
         } else {
             match ctx.read(key) {
                 None => None,
@@ -1014,7 +1059,7 @@ fn zset_op(ctx: &mut KeyCtx<'_>, args: Args<'_>, numkeys_idx: usize, out: OpOut<
     let limits = limits(ctx);
     let z = build(result.into_iter().map(|(m, s)| (s, m)).collect(), limits);
     match out {
-        OpOut::Store(dst) => store(ctx, dst, z),
+        OpOut::Store(dst) => store(ctx, dst, z, name),
         _ => Ok(entries_reply(z.iter().map(|(s, m)| (s, m.clone())).collect(), withscores)),
     }
 }

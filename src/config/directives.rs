@@ -26,7 +26,7 @@ use std::path::Path;
 
 use super::error::io_reason;
 use super::parse::{parse_bool, parse_i64, parse_memory, parse_strtoll, quote_arg};
-use super::{AppendFsync, Config, LogLevel, MaxmemoryPolicy, ProtectedAction};
+use super::{AppendFsync, Config, LogLevel, MaxmemoryPolicy, OutputBufferLimit, ProtectedAction};
 
 /// Redis's `INT_MAX`.
 const INT_MAX: i128 = i32::MAX as i128;
@@ -299,6 +299,44 @@ fn set_bind(config: &mut Config, values: &[String]) -> Result<(), String> {
         return Err("bind needs at least one address: tallkv has no unix socket to listen on instead".to_string());
     }
     config.bind = values.to_vec();
+    Ok(())
+}
+
+/// `client-output-buffer-limit` as CONFIG GET shows it: every class, limits in bytes.
+fn render_output_buffer_limit(config: &Config) -> String {
+    let mut words = Vec::new();
+    for (name, class) in OutputBufferLimit::CLASSES.iter().zip(config.client_output_buffer_limit.iter()) {
+        words.push(format!("{name} {} {} {}", class.hard, class.soft, class.soft_seconds));
+    }
+    words.join(" ")
+}
+
+/// Sets `client-output-buffer-limit` like Redis's `setConfigClientOutputBufferLimitOption`:
+/// groups of `class hard soft seconds`, all checked before any is applied; classes not
+/// named keep their limits.
+fn set_output_buffer_limit(config: &mut Config, values: &[String]) -> Result<(), String> {
+    if values.is_empty() || (values.len() == 1 && values[0].is_empty()) {
+        // As Redis: an empty CONFIG SET value changes nothing.
+        return Ok(());
+    }
+    if !values.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".to_string());
+    }
+    let mut updated = config.client_output_buffer_limit;
+    for group in values.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => OutputBufferLimit::PUBSUB,
+            _ => return Err("Invalid client class specified in buffer limit configuration.".to_string()),
+        };
+        let invalid = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string();
+        let hard = parse_memory(&group[1]).ok_or_else(invalid)?;
+        let soft = parse_memory(&group[2]).ok_or_else(invalid)?;
+        let seconds = parse_strtoll(&group[3]).filter(|s| *s >= 0).ok_or_else(invalid)?;
+        updated[class] = OutputBufferLimit { hard, soft, soft_seconds: seconds as u64 };
+    }
+    config.client_output_buffer_limit = updated;
     Ok(())
 }
 
@@ -633,6 +671,12 @@ pub(crate) static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "client-output-buffer-limit",
+        alias: None,
+        access: Access::Mutable,
+        kind: Kind::List { get: render_output_buffer_limit, set: set_output_buffer_limit },
+    },
+    Directive {
         name: "busy-reply-threshold",
         alias: Some("lua-time-limit"),
         access: Access::Mutable,
@@ -843,7 +887,15 @@ pub(crate) static DIRECTIVES: &[Directive] = &[
         name: "notify-keyspace-events",
         alias: None,
         access: Access::Mutable,
-        kind: Kind::Inert { ty: InertType::Str, value: "", reason: Reason::NotImplemented("keyspace notifications") },
+        kind: Kind::Str {
+            get: |c| crate::shard::notify::render_flags(c.notify_keyspace_events),
+            set: |c, v| {
+                let flags = crate::shard::notify::parse_flags(v)
+                    .ok_or_else(|| crate::shard::notify::INVALID_CLASS.to_string())?;
+                c.set_notify_keyspace_events(flags);
+                Ok(())
+            },
+        },
     },
     // ----- Data structure encodings -----
     Directive {
@@ -1089,7 +1141,6 @@ pub(crate) static DIRECTIVES: &[Directive] = &[
     unsupported("jemalloc-bg-thread", "jemalloc tuning"),
     unsupported("maxmemory-clients", "client eviction"),
     unsupported("maxmemory-eviction-tenacity", "eviction tuning"),
-    unsupported("client-output-buffer-limit", "limiting client output buffers"),
     unsupported("tracking-table-max-keys", "client-side caching"),
     unsupported("unixsocket", "listening on a unix socket"),
     unsupported("unixsocketperm", "listening on a unix socket"),

@@ -79,6 +79,31 @@ macro_rules! config_enum {
     };
 }
 
+/// One class of `client-output-buffer-limit`: hard and soft limits in bytes (0: none)
+/// and how many seconds the soft limit may be passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputBufferLimit {
+    /// Bytes at which the client is closed at once.
+    pub hard: u64,
+    /// Bytes the client may stay above for `soft_seconds`.
+    pub soft: u64,
+    /// Seconds above the soft limit before the client is closed.
+    pub soft_seconds: u64,
+}
+
+impl OutputBufferLimit {
+    /// The classes in Redis's order: `normal`, `slave`, `pubsub`.
+    pub const CLASSES: [&'static str; 3] = ["normal", "slave", "pubsub"];
+    /// Index of the `pubsub` class.
+    pub const PUBSUB: usize = 2;
+    /// Redis's defaults: `normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60`.
+    pub const DEFAULTS: [OutputBufferLimit; 3] = [
+        OutputBufferLimit { hard: 0, soft: 0, soft_seconds: 0 },
+        OutputBufferLimit { hard: 256 << 20, soft: 64 << 20, soft_seconds: 60 },
+        OutputBufferLimit { hard: 32 << 20, soft: 8 << 20, soft_seconds: 60 },
+    ];
+}
+
 config_enum! {
     /// `loglevel`: how much the server logs, from most to least verbose.
     LogLevel {
@@ -188,6 +213,7 @@ pub struct Config {
     enable_protected_configs: ProtectedAction,
     proto_max_bulk_len: u64,
     client_query_buffer_limit: u64,
+    client_output_buffer_limit: [OutputBufferLimit; 3],
     busy_reply_threshold: u64,
     latency_tracking: bool,
     maxmemory_policy: MaxmemoryPolicy,
@@ -217,6 +243,8 @@ pub struct Config {
     hll_sparse_max_bytes: u64,
     stream_node_max_bytes: u64,
     stream_node_max_entries: u64,
+    notify_keyspace_events: u32,
+    notify_classes: u32,
 }
 
 impl Default for Config {
@@ -245,6 +273,7 @@ impl Default for Config {
             enable_protected_configs: ProtectedAction::No,
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            client_output_buffer_limit: OutputBufferLimit::DEFAULTS,
             busy_reply_threshold: 5000,
             latency_tracking: true,
             maxmemory_policy: MaxmemoryPolicy::Noeviction,
@@ -274,6 +303,8 @@ impl Default for Config {
             hll_sparse_max_bytes: 3000,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            notify_keyspace_events: 0,
+            notify_classes: 0,
         }
     }
 }
@@ -385,6 +416,12 @@ impl Config {
     /// bytes (1gb; at least 1mb).
     pub fn client_query_buffer_limit(&self) -> usize {
         to_usize(self.client_query_buffer_limit)
+    }
+
+    /// `client-output-buffer-limit` of the `pubsub` class (32mb hard, 8mb soft for 60 s).
+    pub fn client_output_buffer_limit_pubsub(&self) -> crate::server::pubsub::OutputLimit {
+        let class = self.client_output_buffer_limit[OutputBufferLimit::PUBSUB];
+        crate::server::pubsub::OutputLimit { hard: class.hard, soft: class.soft, soft_seconds: class.soft_seconds }
     }
 
     /// `busy-reply-threshold` (alias `lua-time-limit`), milliseconds (5000).
@@ -567,5 +604,22 @@ impl Config {
     /// `stream-node-max-entries` (100).
     pub fn stream_node_max_entries(&self) -> u64 {
         self.stream_node_max_entries
+    }
+
+    /// `notify-keyspace-events` as flags (see [`crate::shard::notify`]); 0 by default.
+    pub fn notify_keyspace_events(&self) -> u32 {
+        self.notify_keyspace_events
+    }
+
+    /// The notification classes to record: the flags, or 0 when neither `K` nor `E` is set.
+    #[inline]
+    pub fn notify_classes(&self) -> u32 {
+        self.notify_classes
+    }
+
+    /// Sets `notify-keyspace-events` from flags.
+    fn set_notify_keyspace_events(&mut self, flags: u32) {
+        self.notify_keyspace_events = flags;
+        self.notify_classes = crate::shard::notify::active_classes(flags);
     }
 }

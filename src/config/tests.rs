@@ -530,10 +530,7 @@ fn file_unsupported_features_are_refused() {
             "slaveof 127.0.0.1 6379",
             "'slaveof 127.0.0.1 6379' is not supported yet: replication is not implemented in this tallkv version",
         ),
-        (
-            "notify-keyspace-events KEA",
-            "'notify-keyspace-events KEA' is not supported yet: keyspace notifications is not implemented in this tallkv version",
-        ),
+        ("notify-keyspace-events KEq", "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."),
         (
             "slowlog-log-slower-than 10000",
             "'slowlog-log-slower-than 10000' is not supported yet: the slow log is not implemented in this tallkv version",
@@ -1022,8 +1019,8 @@ fn set_error_texts() {
             "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - 'maxmemory 1gb' is not supported yet: the memory limit (maxmemory) is not implemented in this tallkv version",
         ),
         (
-            &[("notify-keyspace-events", "Ex")],
-            "ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - 'notify-keyspace-events Ex' is not supported yet: keyspace notifications is not implemented in this tallkv version",
+            &[("notify-keyspace-events", "Exq")],
+            "ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
         ),
         (
             &[("slowlog-log-slower-than", "100")],

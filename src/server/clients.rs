@@ -63,20 +63,87 @@ pub struct ClientInfo {
     pub obl: usize,
     /// Which shard (thread) serves the connection.
     pub shard: usize,
+    /// Whether the connection waits in a blocking command (flag `b`).
+    pub blocked: bool,
+    /// Channels subscribed to (SUBSCRIBE).
+    pub sub: usize,
+    /// Patterns subscribed to (PSUBSCRIBE).
+    pub psub: usize,
+    /// Shard channels subscribed to (SSUBSCRIBE).
+    pub ssub: usize,
 }
 
 /// A connection's shared handle: its info and the switch that closes it.
 pub struct ClientHandle {
     /// What CLIENT LIST shows.
     pub info: RefCell<ClientInfo>,
+    /// Its subscriptions and the Pub/Sub messages waiting to be written to it.
+    pub pubsub: crate::server::pubsub::Subscriber,
     killed: Cell<bool>,
     waker: RefCell<Option<Waker>>,
+    /// Why a blocking command must stop waiting, once something says so.
+    interrupt: Cell<Option<Interrupt>>,
+    interrupt_waker: RefCell<Option<Waker>>,
+}
+
+/// Why a blocked command stops waiting before its key is ready or its timeout passes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Interrupt {
+    /// CLIENT UNBLOCK id TIMEOUT: reply as if the timeout had passed.
+    UnblockTimeout,
+    /// CLIENT UNBLOCK id ERROR: reply `-UNBLOCKED`.
+    UnblockError,
+    /// The client closed the connection, or it is being closed.
+    Gone,
 }
 
 impl ClientHandle {
     /// A handle for a new connection.
     pub fn new(info: ClientInfo) -> ClientHandle {
-        ClientHandle { info: RefCell::new(info), killed: Cell::new(false), waker: RefCell::new(None) }
+        ClientHandle {
+            info: RefCell::new(info),
+            pubsub: crate::server::pubsub::Subscriber::default(),
+            killed: Cell::new(false),
+            waker: RefCell::new(None),
+            interrupt: Cell::new(None),
+            interrupt_waker: RefCell::new(None),
+        }
+    }
+
+    /// Marks the connection as waiting in a blocking command, or not any more.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.info.borrow_mut().blocked = blocked;
+        if blocked {
+            // A stale CLIENT UNBLOCK must not cut the next wait short; a closed client stays gone.
+            if self.interrupt.get() != Some(Interrupt::Gone) {
+                self.interrupt.set(None);
+            }
+        }
+    }
+
+    /// Whether the connection waits in a blocking command.
+    pub fn is_blocked(&self) -> bool {
+        self.info.borrow().blocked
+    }
+
+    /// Stops a blocking command's wait (CLIENT UNBLOCK, disconnect).
+    pub fn interrupt(&self, why: Interrupt) {
+        if self.interrupt.get() != Some(Interrupt::Gone) {
+            self.interrupt.set(Some(why));
+        }
+        if let Some(waker) = self.interrupt_waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Whether the client went away (closed its side while a command was blocked).
+    pub fn is_gone(&self) -> bool {
+        self.interrupt.get() == Some(Interrupt::Gone)
+    }
+
+    /// A future that completes when a blocking command must stop waiting.
+    pub fn interrupted(self: &Rc<Self>) -> Interrupted {
+        Interrupted(self.clone())
     }
 
     /// Asks the connection to close (CLIENT KILL, timeout, shutdown).
@@ -85,6 +152,7 @@ impl ClientHandle {
         if let Some(waker) = self.waker.borrow_mut().take() {
             waker.wake();
         }
+        self.interrupt(Interrupt::Gone);
     }
 
     /// Whether the connection was asked to close.
@@ -110,6 +178,23 @@ impl Future for Killed {
         } else {
             *self.0.waker.borrow_mut() = Some(cx.waker().clone());
             Poll::Pending
+        }
+    }
+}
+
+/// Completes when [`ClientHandle::interrupt`] is called (or the connection is killed).
+pub struct Interrupted(Rc<ClientHandle>);
+
+impl Future for Interrupted {
+    type Output = Interrupt;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Interrupt> {
+        match self.0.interrupt.get() {
+            Some(why) => Poll::Ready(why),
+            None => {
+                *self.0.interrupt_waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
         }
     }
 }

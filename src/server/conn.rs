@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
-use super::Session;
-use super::clients::{ClientHandle, ClientInfo, ReplyMode};
+use super::clients::{ClientHandle, ClientInfo, Interrupt, ReplyMode};
 use super::dispatch::{self, RemoteBatch, Route};
-use crate::command::{CmdError, Command};
+use super::{Session, pubsub};
+use crate::command::{CmdError, Command, Flags};
 use crate::protocol::{Args, Limits, Parsed, RequestParser, encode};
 use crate::shard::Node;
 
@@ -54,12 +54,17 @@ pub async fn serve(node: Rc<Node>, stream: TcpStream) {
         qbuf_free: 0,
         obl: 0,
         shard: node.id,
+        blocked: false,
+        sub: 0,
+        psub: 0,
+        ssub: 0,
     };
     let id = info.id;
     let handle = Rc::new(ClientHandle::new(info));
     node.state.borrow_mut().clients.add(handle.clone());
     let mut session = Session::new(node.clone(), handle);
     let _ = connection_loop(&mut session, &mut stream).await;
+    pubsub::unsubscribe_all(&node, &session.handle);
     let _ = stream.close().await;
     node.state.borrow_mut().clients.remove(id);
     shared.connected_clients.fetch_sub(1, Ordering::SeqCst);
@@ -74,6 +79,7 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
     let mut spans = Vec::new();
     let mut scratch = Vec::new();
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut early: Vec<u8> = Vec::new();
     let registry = node.registry.clone();
     loop {
         if end == buf.len() {
@@ -92,14 +98,21 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                 buf.resize(grown, 0);
             }
         }
-        let read = futures_lite::future::or(async { Some(stream.read(&mut buf[end..]).await) }, async {
-            handle.killed().await;
+        // Input, pending Pub/Sub messages or the kill switch; `race` picks fairly, so a
+        // flood of either cannot starve the other.
+        let read = futures_lite::future::race(async { Some(stream.read(&mut buf[end..]).await) }, async {
+            futures_lite::future::or(handle.killed(), pubsub::pending(&handle)).await;
             None
         })
         .await;
         let n = match read {
             Some(result) => result?,
-            None => return Ok(()),
+            None if handle.is_killed() => return Ok(()),
+            None => {
+                // Pub/Sub messages wait: write them, then wait again.
+                pubsub::write_pending(&node, &handle, stream).await?;
+                continue;
+            }
         };
         if n == 0 {
             return Ok(());
@@ -129,7 +142,7 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                         start += consumed;
                         continue;
                     }
-                    match (dispatch::route(session, &registry, args), &mut batch) {
+                    match (pubsub::route(session, &registry, args), &mut batch) {
                         (Route::Batch(command), Some(pending))
                             if command.shard == pending.shard && pending.len() < dispatch::MAX_BATCH =>
                         {
@@ -141,11 +154,34 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                             }
                             match route {
                                 Route::Batch(command) => batch = Some(command.into_batch()),
-                                Route::Here(resolved) => execute(session, resolved, args, &mut out).await,
+                                Route::Here(resolved) => {
+                                    let mark = out.len();
+                                    if resolved.as_ref().is_ok_and(|c| c.flags.contains(Flags::BLOCKING)) {
+                                        let limit = node.config().client_query_buffer_limit();
+                                        execute_watching(session, resolved, args, &mut out, stream, &mut early, limit)
+                                            .await;
+                                    } else {
+                                        execute(session, resolved, args, &mut out).await;
+                                    }
+                                    pubsub::splice_pending(&handle, &mut out, mark);
+                                }
                             }
                         }
                     }
                     start += consumed;
+                    if !early.is_empty() {
+                        // Input that arrived while a command was blocked: parse it next.
+                        if buf.len() - end < early.len() {
+                            buf.resize(end + early.len(), 0);
+                        }
+                        buf[end..end + early.len()].copy_from_slice(&early);
+                        end += early.len();
+                        node.state.borrow_mut().net_input_bytes += early.len() as u64;
+                        early.clear();
+                    }
+                    if handle.is_gone() {
+                        return Ok(());
+                    }
                     if session.close_after_reply || handle.is_killed() {
                         flush(&node, stream, &mut out).await?;
                         return Ok(());
@@ -207,6 +243,38 @@ async fn run_batch(session: &mut Session, batch: RemoteBatch, out: &mut Vec<u8>)
     for reply in &replies {
         encode(reply, resp3, out);
     }
+}
+
+/// Runs a blocking command while still reading the socket: input that arrives meanwhile
+/// is kept in `early` (up to `limit` bytes), and a closed socket interrupts the wait so a
+/// client that disconnects is forgotten at once.
+#[allow(clippy::too_many_arguments)]
+async fn execute_watching(
+    session: &mut Session,
+    resolved: Result<&Command, CmdError>,
+    args: Args<'_>,
+    out: &mut Vec<u8>,
+    stream: &mut TcpStream,
+    early: &mut Vec<u8>,
+    limit: usize,
+) {
+    let handle = session.handle.clone();
+    let watch = async {
+        let mut chunk = vec![0u8; 4096];
+        loop {
+            if early.len() >= limit {
+                futures_lite::future::pending::<()>().await;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => {
+                    handle.interrupt(Interrupt::Gone);
+                    futures_lite::future::pending::<()>().await;
+                }
+                Ok(n) => early.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    futures_lite::future::or(execute(session, resolved, args, out), watch).await;
 }
 
 /// Runs one request and appends its reply, honouring CLIENT REPLY.

@@ -32,6 +32,7 @@ pub async fn run(node: Rc<Node>) {
         let effort = config.active_expire_effort().clamp(1, 10) as u64;
         let budget = Duration::from_micros(period.as_micros() as u64 * CYCLE_PERCENT / 100 * (3 + effort) / 4);
         active_expire(&node, budget, KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * (effort as usize - 1));
+        crate::shard::notify::publish(&node);
         close_idle_clients(&node, config.timeout());
         glommio::yield_if_needed().await;
     }

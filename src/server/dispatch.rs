@@ -62,7 +62,13 @@ async fn run(session: &mut Session, cmd: &Command, args: Args<'_>) -> CmdResult 
 
 /// Runs a keyed command: on this shard, on the one shard owning all its keys, or across
 /// shards through the coordination mechanism.
-async fn run_keyed(session: &Session, cmd: &Command, run: KeyedFn, multi: MultiShard, args: Args<'_>) -> CmdResult {
+pub(crate) async fn run_keyed(
+    session: &Session,
+    cmd: &Command,
+    run: KeyedFn,
+    multi: MultiShard,
+    args: Args<'_>,
+) -> CmdResult {
     let node = &session.node;
     let db = session.db();
     let no_touch = session.no_touch();
@@ -404,7 +410,7 @@ async fn gather(
             let add_dirty = if n == 0 { dirty } else { 0 };
             futures.push(tx.run(shard, move |state| {
                 for (d, key, entry) in back {
-                    state.keyspace.dbs[d].insert(&key, entry);
+                    state.keyspace.dbs[d].insert_quiet(&key, entry);
                 }
                 state.keyspace.dirty += add_dirty;
             }));
@@ -413,6 +419,7 @@ async fn gather(
             result?;
         }
     }
+    crate::shard::notify::publish_events(node, temp.take_events());
     drop(tx);
     reply
 }

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod conn;
 pub mod dispatch;
 pub mod log;
+pub mod pubsub;
 pub mod session;
 
 use std::rc::Rc;

@@ -10,6 +10,7 @@
 use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
 
+use super::notify;
 use crate::types::Value;
 
 /// A key as stored: inline when short, else its own exact-size allocation (never a slice
@@ -145,6 +146,10 @@ pub struct Db {
     used_bytes: usize,
     /// Keys removed by expiry (lazy or active) since start, for INFO `expired_keys`.
     pub expired_keys: u64,
+    /// Keyspace events the database records itself (expired, new, keymiss).
+    pub events: super::notify::DbEvents,
+    /// Clients blocked on keys of this database.
+    pub blocked: super::blocking::BlockedKeys,
 }
 
 /// A mutable borrow of one entry that keeps the database's memory estimate right when dropped.
@@ -220,8 +225,20 @@ impl Db {
             self.used_bytes = self.used_bytes.saturating_sub(entry_size(&stored_key, &entry));
             self.volatile.swap_remove(&stored_key);
             self.expired_keys += 1;
+            self.events.record(notify::EXPIRED, "expired", &stored_key);
         }
         None
+    }
+
+    /// As [`Db::get`], for a command's read: a miss is a `keymiss` event.
+    pub fn read(&mut self, key: &[u8], access: &Access) -> Option<&Entry> {
+        let Some(index) = self.live_index(key, access.now_ms) else {
+            self.events.record(notify::KEY_MISS, "keymiss", key);
+            return None;
+        };
+        let (_, entry) = self.entries.get_index_mut(index)?;
+        access.touch(&mut entry.access);
+        Some(entry)
     }
 
     /// The live entry under `key`, updating its access metadata (a read by a command).
@@ -240,6 +257,15 @@ impl Db {
     /// The live entry under `key` without touching access metadata (OBJECT, TTL, TYPE...).
     pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&Entry> {
         let index = self.live_index(key, now_ms)?;
+        self.entries.get_index(index).map(|(_, e)| e)
+    }
+
+    /// As [`Db::peek`], for a command's read (EXISTS, TYPE, TTL): a miss is a `keymiss` event.
+    pub fn peek_read(&mut self, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        let Some(index) = self.live_index(key, now_ms) else {
+            self.events.record(notify::KEY_MISS, "keymiss", key);
+            return None;
+        };
         self.entries.get_index(index).map(|(_, e)| e)
     }
 
@@ -268,6 +294,7 @@ impl Db {
 
     /// Stores a whole entry (value, TTL, access data) under `key`, replacing what was there.
     pub fn insert(&mut self, key: &[u8], entry: Entry) {
+        self.blocked.signal(key);
         let size = entry_size(key, &entry);
         let volatile = entry.expire_at != NO_EXPIRE;
         match self.entries.get_full_mut(key) {
@@ -283,6 +310,7 @@ impl Db {
                 }
             }
             None => {
+                self.events.record(notify::NEW, "new", key);
                 self.entries.insert(key.into(), entry);
                 self.used_bytes += size;
                 if volatile {
@@ -290,6 +318,14 @@ impl Db {
                 }
             }
         }
+    }
+
+    /// Stores a whole entry like [`Db::insert`] without a `new` event: a key moved
+    /// between keyspaces by the coordination mechanism, not created.
+    pub fn insert_quiet(&mut self, key: &[u8], entry: Entry) {
+        let classes = std::mem::take(&mut self.events.classes);
+        self.insert(key, entry);
+        self.events.classes = classes;
     }
 
     /// Removes `key`, returning its entry (expired or not).
@@ -340,6 +376,9 @@ impl Db {
         std::mem::swap(&mut self.entries, &mut other.entries);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.used_bytes, &mut other.used_bytes);
+        let (mine, theirs) = (&self.entries, &other.entries);
+        self.blocked.signal_all(|key| mine.contains_key(key));
+        other.blocked.signal_all(|key| theirs.contains_key(key));
     }
 
     /// A random live key, or `None` if the database is empty. Expired keys met on the
@@ -357,6 +396,7 @@ impl Db {
             let key = key.clone();
             self.remove(&key);
             self.expired_keys += 1;
+            self.events.record(notify::EXPIRED, "expired", &key);
         }
         // Mostly expired keys: give any key, as Redis does after many tries.
         self.entries.get_index(0).map(|(k, _)| k.clone())
@@ -412,6 +452,7 @@ impl Db {
             if is_expired {
                 self.remove(&key);
                 self.expired_keys += 1;
+                self.events.record(notify::EXPIRED, "expired", &key);
                 expired += 1;
             }
         }

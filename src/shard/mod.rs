@@ -1,9 +1,11 @@
 //! Per-core state: the databases of one shard, the context a command runs in, the node
 //! that joins the shards over channels, and the coordination mechanism ([`coord`]).
 
+pub mod blocking;
 pub mod coord;
 pub mod db;
 pub mod node;
+pub mod notify;
 pub mod slot;
 
 use std::sync::Arc;
@@ -25,12 +27,26 @@ pub struct Keyspace {
     pub misses: u64,
     /// Changes since start (Redis's `dirty`).
     pub dirty: u64,
+    /// Keyspace notifications recorded and not yet published (see [`notify`]).
+    pub events: Vec<notify::Event>,
+    /// The notification classes the databases record with (synced from the configuration).
+    pub notify: u32,
+    /// Waiters of blocked clients queued on keys of this shard (see [`blocking`]).
+    pub waiters: usize,
 }
 
 impl Keyspace {
     /// `count` empty databases.
     pub fn new(count: usize) -> Keyspace {
-        Keyspace { dbs: (0..count).map(|_| Db::default()).collect(), hits: 0, misses: 0, dirty: 0 }
+        Keyspace {
+            dbs: (0..count).map(|_| Db::default()).collect(),
+            hits: 0,
+            misses: 0,
+            dirty: 0,
+            events: Vec::new(),
+            notify: 0,
+            waiters: 0,
+        }
     }
 
     /// Keys removed by expiry, over all databases.
@@ -56,7 +72,28 @@ impl<'a> KeyCtx<'a> {
     /// A context for database `db` of `ks`, for a command running at `now_ms`.
     pub fn new(ks: &'a mut Keyspace, db: usize, cfg: &'a Config, no_touch: bool, now_ms: i64) -> KeyCtx<'a> {
         let access = Access { now_ms, mode: access_mode(cfg), no_touch };
+        let classes = cfg.notify_classes();
+        if ks.notify != classes {
+            ks.set_notify_classes(classes);
+        }
         KeyCtx { ks, db, access, cfg }
+    }
+
+    /// Records keyspace event `event` of class `class` (a [`notify`] flag) for `key` in the
+    /// selected database, if the configuration selects the class.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        if self.cfg.notify_classes() & class != 0 {
+            self.ks.record_event(event, self.db, key);
+        }
+    }
+
+    /// As [`KeyCtx::notify`], for database `db` (MOVE, COPY ... DB).
+    #[inline]
+    pub fn notify_db(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        if self.cfg.notify_classes() & class != 0 {
+            self.ks.record_event(event, db, key);
+        }
     }
 
     /// The selected database.
@@ -73,7 +110,7 @@ impl<'a> KeyCtx<'a> {
     pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
         let access = self.access;
         let ks = &mut *self.ks;
-        let entry = ks.dbs[self.db].get(key, &access);
+        let entry = ks.dbs[self.db].read(key, &access);
         if entry.is_some() {
             ks.hits += 1;
         } else {
@@ -107,12 +144,13 @@ impl<'a> KeyCtx<'a> {
     }
 
     /// Deletes `key` if it holds a collection left with no elements, as Redis does after
-    /// removing the last element.
+    /// removing the last element (a `del` event, after the command's own).
     pub fn delete_if_empty(&mut self, key: &[u8]) {
         let now = self.now_ms();
         let db = &mut self.ks.dbs[self.db];
         if db.peek(key, now).is_some_and(|e| e.value.is_empty_collection()) {
             db.remove(key);
+            self.notify(notify::GENERIC, "del", key);
         }
     }
 

@@ -104,6 +104,8 @@ pub struct ShardState {
     pub net_output_bytes: u64,
     /// Instantaneous rates (INFO's `instantaneous_*`), sampled by the cron.
     pub rates: Rates,
+    /// This thread's Pub/Sub subscription tables.
+    pub pubsub: crate::server::pubsub::PubSub,
 }
 
 /// Samples of a running total, turned into a per-second rate the way Redis's
@@ -240,6 +242,7 @@ impl Node {
                 net_input_bytes: 0,
                 net_output_bytes: 0,
                 rates: Rates::default(),
+                pubsub: crate::server::pubsub::PubSub::new(),
             }),
             registry,
             shared,
@@ -440,6 +443,32 @@ impl Node {
         if !self.gate.is_free() {
             return;
         }
+        let deliveries = {
+            let mut state = self.state.borrow_mut();
+            if state.keyspace.waiters == 0 || !state.keyspace.dbs.iter().any(|db| db.blocked.has_ready()) {
+                Vec::new()
+            } else {
+                super::blocking::serve_ready(&mut state)
+            }
+        };
+        for (origin, slot, wake) in deliveries {
+            self.respond(ReplyTo::Remote { from: origin, id: slot }, Box::new(wake));
+        }
+        super::notify::publish(self);
+    }
+
+    /// A new result slot this thread can be woken through by any shard (a blocked
+    /// client): its request id, and the future that completes when it is filled.
+    pub fn open_slot(&self) -> (u64, impl Future<Output = Result<AnyBox, ShardUnavailable>> + use<>) {
+        let id = self.next_request_id();
+        let slot = Rc::new(Slot::default());
+        self.pending.borrow_mut().insert(id, slot.clone());
+        (id, SlotFuture(slot))
+    }
+
+    /// Forgets a slot from [`Node::open_slot`] that nobody will fill.
+    pub fn close_slot(&self, id: u64) {
+        self.pending.borrow_mut().remove(&id);
     }
 
     /// Runs parked requests in order until the queue is empty or one of them takes the shard.
@@ -456,6 +485,7 @@ impl Node {
         match reply {
             ReplyTo::Nobody => {}
             ReplyTo::Local { id } => self.deliver(id, result),
+            ReplyTo::Remote { from, id } if from == self.id => self.deliver(id, result),
             ReplyTo::Remote { from, id } => {
                 let response = Response { id, result };
                 if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(response))) =
