@@ -134,7 +134,8 @@ fn del(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let now = ctx.now_ms();
     let mut removed = 0;
     for key in args.iter_from(1) {
-        if ctx.db().take(key, now).is_some() {
+        if let Some(entry) = ctx.db().take(key, now) {
+            crate::util::lazyfree::release(entry.value);
             ctx.notify(GENERIC, "del", key);
             removed += 1;
         }

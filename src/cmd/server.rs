@@ -311,6 +311,8 @@ fn memory_section(s: &Session, stats: &ShardStats, fields: &mut Vec<(&'static st
         ("maxmemory_policy", config.maxmemory_policy().to_string()),
         ("mem_fragmentation_ratio", format!("{:.2}", rss as f64 / used as f64)),
         ("mem_allocator", "libc".to_string()),
+        ("lazyfree_pending_objects", crate::util::lazyfree::pending().to_string()),
+        ("lazyfreed_objects", crate::util::lazyfree::freed().to_string()),
     ]);
 }
 

@@ -226,6 +226,7 @@ impl Db {
             self.volatile.swap_remove(&stored_key);
             self.expired_keys += 1;
             self.events.record(notify::EXPIRED, "expired", &stored_key);
+            crate::util::lazyfree::release(entry.value);
         }
         None
     }
@@ -301,7 +302,8 @@ impl Db {
             Some((_, _, old)) => {
                 let old_size = key.len() + old.value.mem_size() + ENTRY_OVERHEAD;
                 let was_volatile = old.expire_at != NO_EXPIRE;
-                *old = entry;
+                let replaced = std::mem::replace(old, entry);
+                crate::util::lazyfree::release(replaced.value);
                 self.used_bytes = (self.used_bytes + size).saturating_sub(old_size);
                 if was_volatile && !volatile {
                     self.volatile.swap_remove(key);
@@ -366,9 +368,12 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.entries = IndexMap::default();
-        self.volatile = IndexSet::default();
+        let entries = std::mem::take(&mut self.entries);
+        let volatile = std::mem::take(&mut self.volatile);
         self.used_bytes = 0;
+        if entries.len() > crate::util::lazyfree::THRESHOLD {
+            crate::util::lazyfree::release_in_background(Box::new((entries, volatile)));
+        }
     }
 
     /// Swaps the contents of two databases (SWAPDB).
@@ -450,7 +455,9 @@ impl Db {
             sampled += 1;
             let is_expired = self.entries.get(&key).is_some_and(|e| e.is_expired(now_ms));
             if is_expired {
-                self.remove(&key);
+                if let Some(entry) = self.remove(&key) {
+                    crate::util::lazyfree::release(entry.value);
+                }
                 self.expired_keys += 1;
                 self.events.record(notify::EXPIRED, "expired", &key);
                 expired += 1;

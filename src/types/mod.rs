@@ -67,6 +67,17 @@ impl Value {
         }
     }
 
+    /// How much work dropping the value takes: its number of elements (1 for a string).
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.len(),
+            Value::Hash(h) => h.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+
     /// Roughly how many bytes the value occupies, for memory accounting.
     pub fn mem_size(&self) -> usize {
         match self {

@@ -1,5 +1,6 @@
 //! Small helpers shared by every module: number parsing and formatting as Redis does it.
 
+pub mod lazyfree;
 pub mod long_double;
 pub mod num;
 pub mod splitargs;
