@@ -596,3 +596,23 @@ fn events_are_off_by_default() {
     let parts = parse_bulks(&r.read_reply());
     assert_eq!(parts, ["pmessage", "*", "marker", "m"]);
 }
+
+#[test]
+fn sort_store_and_served_blocking_pops_notify() {
+    let srv = single();
+    let mut w = Watch::new(&srv, "KEA");
+    run(&srv, &["RPUSH src 3 1 2", "SORT src STORE dst", "SORT nosuch STORE dst"]);
+    w.expect(&srv, &["0 rpush src", "0 sortstore dst", "0 del dst"]);
+    // A pop served to a blocked client notifies like the non-blocking pop.
+    let mut blocked = srv.raw();
+    blocked.send(&common::encode_command(&[b"BLPOP", b"bq", b"0"]));
+    let mut admin = srv.raw();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cmd(&mut admin, "INFO clients").contains("blocked_clients:1") {
+        assert!(std::time::Instant::now() < deadline, "never blocked");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run(&srv, &["RPUSH bq x"]);
+    assert!(String::from_utf8_lossy(&blocked.read_reply()).contains("x"));
+    w.expect(&srv, &["0 rpush bq", "0 lpop bq", "0 del bq"]);
+}
