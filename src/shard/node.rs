@@ -6,7 +6,9 @@
 //! slot that the waiting connection awaits. The loops that receive requests never wait
 //! on a send (responses go out with `try_send`, or in a spawned task when the channel is
 //! momentarily full) and the loops that receive responses never send at all, so bounded
-//! channels cannot deadlock.
+//! channels cannot deadlock. Requests from one thread to one shard arrive in the order
+//! they were sent, even when the channel is full (see [`Node::send`]'s backlog): pub/sub
+//! messages and keyspace events rely on it.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -207,7 +209,10 @@ pub struct Node {
     pub(crate) gate: Gate,
     requests: Rc<Senders<Request>>,
     responses: Rc<Senders<Response>>,
-    pending: RefCell<HashMap<u64, Rc<Slot>, ahash::RandomState>>,
+    pending: Rc<RefCell<HashMap<u64, Rc<Slot>, ahash::RandomState>>>,
+    /// Requests waiting for room in the channel to each shard, in the order they were
+    /// sent; while one waits, later requests to that shard queue behind it.
+    backlog: Rc<RefCell<Vec<std::collections::VecDeque<Request>>>>,
     next_id: Cell<u64>,
     config_version: Cell<u64>,
     clock_ms: Cell<i64>,
@@ -249,7 +254,8 @@ impl Node {
             gate: Gate::default(),
             requests: Rc::new(requests),
             responses: Rc::new(responses),
-            pending: RefCell::new(HashMap::default()),
+            pending: Rc::new(RefCell::new(HashMap::default())),
+            backlog: Rc::new(RefCell::new((0..shards).map(|_| std::collections::VecDeque::new()).collect())),
             next_id: Cell::new(1),
             config_version: Cell::new(version),
             clock_ms: Cell::new(crate::util::now_ms()),
@@ -335,11 +341,58 @@ impl Node {
         self.pending.borrow_mut().insert(id, slot.clone());
         if shard == self.id {
             self.handle(tx, work, ReplyTo::Local { id });
-        } else if self.requests.send_to(shard, Request { from: self.id, id, tx, work }).await.is_err() {
-            self.pending.borrow_mut().remove(&id);
+        } else {
+            self.send(shard, Request { from: self.id, id, tx, work });
+        }
+        let result = SlotFuture(slot).await?;
+        if result.is::<ShardUnavailable>() {
             return Err(ShardUnavailable);
         }
-        SlotFuture(slot).await
+        Ok(result)
+    }
+
+    /// Sends `request` to another shard without waiting. Requests from this thread to one
+    /// shard arrive in the order they were sent: when the channel is full, the request
+    /// (and every later one to that shard) waits in a backlog that one task drains in
+    /// order. A request that cannot be delivered (shutdown) completes with [`ShardUnavailable`].
+    fn send(&self, shard: usize, request: Request) {
+        let mut backlog = self.backlog.borrow_mut();
+        if backlog[shard].is_empty() {
+            let id = request.id;
+            match self.requests.try_send_to(shard, request) {
+                Ok(()) => return,
+                Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(request))) => {
+                    backlog[shard].push_back(request);
+                }
+                Err(_) => {
+                    let slot = self.pending.borrow_mut().remove(&id);
+                    if let Some(slot) = slot {
+                        slot.fill(Box::new(ShardUnavailable));
+                    }
+                    return;
+                }
+            }
+            let senders = self.requests.clone();
+            let queue = self.backlog.clone();
+            let pending = self.pending.clone();
+            glommio::spawn_local(async move {
+                loop {
+                    let next = queue.borrow_mut()[shard].pop_front();
+                    let Some(request) = next else { break };
+                    let id = request.id;
+                    if senders.send_to(shard, request).await.is_err() && id != 0 {
+                        // The slot lives on this thread; fill it so the requester wakes.
+                        let slot = pending.borrow_mut().remove(&id);
+                        if let Some(slot) = slot {
+                            slot.fill(Box::new(ShardUnavailable));
+                        }
+                    }
+                }
+            })
+            .detach();
+        } else {
+            backlog[shard].push_back(request);
+        }
     }
 
     /// Sends `work` to `shard` without waiting for a reply (Release).
@@ -348,16 +401,7 @@ impl Node {
             self.handle(tx, work, ReplyTo::Nobody);
             return;
         }
-        let request = Request { from: self.id, id: 0, tx, work };
-        if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(request))) =
-            self.requests.try_send_to(shard, request)
-        {
-            let senders = self.requests.clone();
-            glommio::spawn_local(async move {
-                let _ = senders.send_to(shard, request).await;
-            })
-            .detach();
-        }
+        self.send(shard, Request { from: self.id, id: 0, tx, work });
     }
 
     /// Handles a request that arrived from another shard.
