@@ -9,16 +9,32 @@
 #   TALLKV_CMD="redis-server --save '' --appendonly no" QUICK=1 tools/bench_core.sh
 #                                        # Redis against itself (checks the tooling)
 #   tools/bench_report.py [--write] bench-results/<run>   # re-render a past run
+#   SECTION=types TESTS=lpush,lpop,sadd,hset,zadd,zrange_100 WRITE=1 tools/bench_core.sh
+#                                        # data-type run, its own section of BENCHMARKS.md
 #
 # Environment:
 #   ROUNDS        rounds of paired measurements (default 5; QUICK: 1)
 #   REQUESTS      requests per redis-benchmark run (-n), all tests and depths.
 #                 Default: 200000 at -P 1; 2000000 at -P >1 except mset, which
-#                 sends 10 keys per request and gets 400000 (each run ~2-3 s
-#                 here). QUICK divides the defaults by 10.
+#                 sends 10 keys per request and gets 400000, and zrange_100
+#                 (~1 KB replies) gets ZRANGE_P1 at -P 1 and ZRANGE_PN at -P >1
+#                 (each run ~2-3 s here). QUICK divides the defaults by 10.
 #   CLIENTS       redis-benchmark -c (default 50)
 #   KEYSPACE      redis-benchmark -r (default 100000)
-#   TESTS         comma/space separated redis-benchmark -t names (default set,get,incr,mset)
+#   TESTS         comma/space separated redis-benchmark -t names (default set,get,incr,mset),
+#                 run in the order given; besides the -t names, the custom test
+#                 zrange_100 is known: before each pair, both servers get a fresh
+#                 100-member sorted set bench:zset (members m0..m99, scores 0..99,
+#                 via redis-cli) and redis-benchmark runs the custom command
+#                 "ZRANGE bench:zset 0 99" (no -t). The FLUSHALL below happens only
+#                 at the start of a (round, depth) block, so lpop placed after lpush
+#                 pops the elements lpush pushed (both use the key mylist, same N);
+#                 the length of mylist is read before and after every lpop run and
+#                 recorded in checks.csv, and the report warns if pops hit an empty list.
+#   SECTION       report section name (default core): markers
+#                 <!-- bench_SECTION:begin --> / <!-- bench_SECTION:end --> in
+#                 BENCHMARKS.md and default OUT_DIR bench-results/SECTION-<timestamp>;
+#                 any other name than core also puts the tests in the report title.
 #   PIPELINES     space/comma separated -P depths (default "1 16")
 #   QUICK=1       1 round, small N
 #   WRITE=1       pass --write to bench_report.py (replace section in BENCHMARKS.md)
@@ -77,6 +93,7 @@ if [[ $QUICK == 1 ]]; then ROUNDS=${ROUNDS:-1}; QDIV=10; else ROUNDS=${ROUNDS:-5
 CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
 TESTS=${TESTS:-set,get,incr,mset}
+SECTION=${SECTION:-core}
 PIPELINES=${PIPELINES:-1 16}
 REDIS_PORT=${REDIS_PORT:-7101}
 TALLKV_PORT=${TALLKV_PORT:-7102}
@@ -92,7 +109,8 @@ else
     TALLKV_CMD="target/release/tallkv --threads 1 --save ''"
     BUILD=${BUILD:-1}
 fi
-OUT_DIR=${OUT_DIR:-bench-results/core-$(date -u +%Y%m%dT%H%M%SZ)}
+[[ $SECTION =~ ^[a-z0-9_]+$ ]] || die "SECTION must match [a-z0-9_]+"
+OUT_DIR=${OUT_DIR:-bench-results/$SECTION-$(date -u +%Y%m%dT%H%M%SZ)}
 
 read -r -a TEST_LIST <<<"${TESTS//,/ }"
 read -r -a PIPE_LIST <<<"${PIPELINES//,/ }"
@@ -105,8 +123,24 @@ for p in "${PIPE_LIST[@]}"; do [[ $p =~ ^[1-9][0-9]*$ ]] || die "bad pipeline de
 requests_for() { # $1 = pipeline depth, $2 = test
     if [[ -n ${REQUESTS:-} ]]; then echo "$REQUESTS"; return; fi
     local n
-    if (($1 == 1)); then n=200000; elif [[ $2 == mset ]]; then n=400000; else n=2000000; fi
+    if [[ $2 == zrange_100 ]]; then
+        if (($1 == 1)); then n=100000; else n=400000; fi
+    elif (($1 == 1)); then n=200000; elif [[ $2 == mset ]]; then n=400000; else n=2000000; fi
     echo $((n / QDIV))
+}
+
+# Tests that are not redis-benchmark -t names: the custom command line that
+# redis-benchmark runs instead (after its options, so without -t).
+declare -A CUSTOM_TEST=([zrange_100]="ZRANGE bench:zset 0 99")
+ZSET_100=()
+for ((i = 0; i < 100; i++)); do ZSET_100+=("$i" "m$i"); done
+
+bench_args() { # $1 = test: prints the test-selecting tail of the redis-benchmark argv, one per line
+    if [[ -n ${CUSTOM_TEST[$1]:-} ]]; then
+        printf '%s\n' --csv ${CUSTOM_TEST[$1]}
+    else
+        printf '%s\n' -t "$1" --csv
+    fi
 }
 
 # --------------------------------------------------------------- tooling ---
@@ -173,6 +207,11 @@ alive() { # running and not a zombie
 # All timeouts use --foreground: plain `timeout` puts the command in its own
 # process group, where Ctrl-C would not reach it.
 ping_ok() { [[ $(timeout --foreground 2 redis-cli -p "$1" ping 2>/dev/null) == PONG ]]; }
+rcli() { # $1 = server name, rest = command; raw reply on stdout
+    local name=$1
+    shift
+    timeout --foreground 10 redis-cli -p "${PORT[$name]}" "$@"
+}
 
 stop_server() { # $1 = name; SIGTERM, bounded wait, then SIGKILL
     local name=$1 pid=${PID[$1]:-} i
@@ -278,6 +317,14 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no-commit")
     echo "tallkv_cmd=taskset -c $SERVER_CORE $(q "${TALLKV_ARGV[@]}")"
     echo "tallkv_cmd_overridden=$([[ $TALLKV_CMD == "target/release/tallkv --threads 1 --save ''" ]] && echo 0 || echo 1)"
     echo "bench_cmd=taskset -c $CLIENT_CORE redis-benchmark -p PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH -t TEST --csv"
+    for t in "${TEST_LIST[@]}"; do
+        [[ -z ${CUSTOM_TEST[$t]:-} ]] \
+            || echo "bench_cmd_$t=taskset -c $CLIENT_CORE redis-benchmark -p PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH --csv ${CUSTOM_TEST[$t]}"
+        [[ $t != zrange_100 ]] \
+            || echo "setup_$t=redis-cli -p PORT del bench:zset; redis-cli -p PORT zadd bench:zset 0 m0 1 m1 2 m2 ... 99 m99   # on both servers before each pair"
+    done
+    echo "section=$SECTION"
+    echo "tests=${TEST_LIST[*]}"
     echo "background=$BACKGROUND"
     echo "rounds=$ROUNDS"
     echo "quick=$QUICK"
@@ -295,12 +342,16 @@ measure() { # $1 round, $2 depth, $3 test, $4 server
     [[ $name == redis ]] && other=tallkv || other=redis
     n=$(requests_for "$depth" "$test")
     pid=${PID[$name]} opid=${PID[$other]}
+    local targs
+    mapfile -t targs < <(bench_args "$test")
     local cmd=(taskset -c "$CLIENT_CORE" redis-benchmark -p "${PORT[$name]}" -c "$CLIENTS"
-        -n "$n" -r "$KEYSPACE" -P "$depth" -t "$test" --csv)
+        -n "$n" -r "$KEYSPACE" -P "$depth" "${targs[@]}")
     local base="$OUT_DIR/r${round}-P${depth}-${test}-${name}"
     local c0 o0 k0 t0 c1 o1 k1 t1 out status=ok rc=0
     # k*: CPU of redis-benchmark itself (it is reaped as a child of this shell
     # by the time k1 is read) — tells whether the client core was the limit.
+    local len0= len1=
+    [[ $test != lpop ]] || len0=$(rcli "$name" llen mylist)
     c0=$(cpu_ticks "$pid"); o0=$(cpu_ticks "$opid"); k0=$(child_ticks); t0=$(date +%s%N)
     out=$(timeout --foreground "$BENCH_TIMEOUT" "${cmd[@]}" 2>"$base.err") || rc=$?
     t1=$(date +%s%N); k1=$(child_ticks)
@@ -308,6 +359,16 @@ measure() { # $1 round, $2 depth, $3 test, $4 server
     # (it assumes the child handled the signal), so exit here.
     if ((rc == 130 || rc == 143)); then log "interrupted"; exit "$rc"; fi
     c1=$(cpu_ticks "$pid") || c1=$c0; o1=$(cpu_ticks "$opid") || o1=$o0
+    if [[ $test == lpop ]]; then
+        # Did every LPOP pop an element? (lpush must run before it in the block.)
+        len1=$(rcli "$name" llen mylist)
+        [[ -e $OUT_DIR/checks.csv ]] \
+            || echo "round,pipeline,test,server,requests,key,llen_before,llen_after" >"$OUT_DIR/checks.csv"
+        echo "$round,$depth,$test,$name,$n,mylist,$len0,$len1" >>"$OUT_DIR/checks.csv"
+        if ! [[ $len0 =~ ^[0-9]+$ && $len1 =~ ^[0-9]+$ ]] || ((len0 - len1 < n)); then
+            log "WARNING: $name lpop -P $depth: LLEN mylist ${len0:-?} -> ${len1:-?}, fewer pops than $n requests (put lpush before lpop in TESTS)"
+        fi
+    fi
     printf '%s\n' "$out" >"$base.csv"
     ((rc != 124)) || echo "timed out after ${BENCH_TIMEOUT}s (BENCH_TIMEOUT)" >>"$base.err"
     [[ -s $base.err ]] || rm -f "$base.err"
@@ -334,6 +395,21 @@ measure() { # $1 round, $2 depth, $3 test, $4 server
     alive "$pid" || { tail -n 20 "$OUT_DIR/$name.log" >&2; die "$name died during $test -P $depth"; }
 }
 
+# Test fixtures, set up on both servers before each pair (outside the measurement).
+prepare_test() { # $1 = test
+    local name r
+    case $1 in
+        zrange_100)
+            for name in redis tallkv; do
+                rcli "$name" del bench:zset >/dev/null
+                r=$(rcli "$name" zadd bench:zset "${ZSET_100[@]}")
+                [[ $r == 100 && $(rcli "$name" zcard bench:zset) == 100 ]] \
+                    || die "$name: could not preload bench:zset with 100 members (ZADD said: $r)"
+            done
+            ;;
+    esac
+}
+
 log "results in $OUT_DIR"
 for ((round = 1; round <= ROUNDS; round++)); do
     for depth in "${PIPE_LIST[@]}"; do
@@ -341,6 +417,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             for name in redis tallkv; do timeout --foreground 10 redis-cli -p "${PORT[$name]}" flushall >/dev/null; done
         fi
         for test in "${TEST_LIST[@]}"; do
+            prepare_test "$test"
             # The pair: Redis, then tallkv, back to back.
             measure "$round" "$depth" "$test" redis
             measure "$round" "$depth" "$test" tallkv

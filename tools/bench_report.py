@@ -4,11 +4,14 @@
 Usage:
     tools/bench_report.py [--write] [--file BENCHMARKS.md] [RUN_DIR]
 
+    tools/bench_report.py [--write] --section types [RUN_DIR]
+
 RUN_DIR is a directory written by bench_core.sh (meta.txt + raw.csv); by
-default the newest bench-results/core-* directory. The section is printed to
+default the newest bench-results/SECTION-* directory. The section is printed to
 stdout; with --write it also replaces the text between
-<!-- bench_core:begin --> and <!-- bench_core:end --> in BENCHMARKS.md
-(created, with a title and the markers, if missing).
+<!-- bench_SECTION:begin --> and <!-- bench_SECTION:end --> in BENCHMARKS.md
+(created, with a title and the markers, if missing). SECTION is --section, else
+the section= line of the run's meta.txt (SECTION of bench_core.sh), else core.
 
 Only pair ratios are trusted: in each round, for each (test, pipeline depth),
 Redis and tallkv run back to back, and tallkv/Redis ratios are computed within
@@ -19,15 +22,25 @@ Standard library only.
 
 import argparse
 import csv
+import re
 import statistics
 import sys
 from pathlib import Path
 
-BEGIN = "<!-- bench_core:begin -->"
-END = "<!-- bench_core:end -->"
+DEFAULT_SECTION = "core"
+SECTION_TITLES = {"core": "Core benchmark", "types": "Data-type benchmark"}
+# what a custom (non -t) test of bench_core.sh runs, for the report
+CUSTOM_TEST_DESC = {
+    "zrange_100": "`ZRANGE bench:zset 0 99` on a sorted set of 100 members (m0..m99, "
+                  "scores 0..99) preloaded on both servers before each pair",
+}
 REPO = Path(__file__).resolve().parent.parent
 IDLE_WARN_PCT = 2.0   # CPU share the idle server may use during a measurement
 BUSY_WARN_PCT = 90.0  # below this the measured server was not saturated
+
+
+def markers(section):
+    return f"<!-- bench_{section}:begin -->", f"<!-- bench_{section}:end -->"
 
 
 def read_meta(run_dir):
@@ -93,8 +106,32 @@ def display_path(run_dir):
         return str(run_dir)
 
 
-def render(run_dir):
+def lpop_notes(run_dir):
+    """Notes from checks.csv (LLEN mylist before/after each lpop run)."""
+    path = run_dir / "checks.csv"
+    if not path.exists():
+        return None, []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    bad = []
+    for r in rows:
+        b, a, n = fnum(r["llen_before"]), fnum(r["llen_after"]), int(r["requests"])
+        if b is None or a is None or b - a < n:
+            bad.append(f"round {r['round']}, `-P {r['pipeline']}` {r['test']}: {r['server']} "
+                       f"`LLEN {r['key']}` went {r['llen_before'] or '?'} → "
+                       f"{r['llen_after'] or '?'} over {n:,} requests, so some pops found an "
+                       "empty list (cheaper than a real pop).")
+    summary = None
+    if rows and not bad:
+        summary = (f"LPOP check: in all {len(rows)} lpop runs the list held at least as many "
+                   "elements as requests (`LLEN mylist` before/after), so every LPOP popped "
+                   "an element pushed by the lpush run before it.")
+    return summary, bad
+
+
+def render(run_dir, section=None):
     meta = read_meta(run_dir)
+    section = section or meta.get("section") or DEFAULT_SECTION
     shown = display_path(run_dir)
     with open(run_dir / "raw.csv", newline="") as f:
         raw = list(csv.DictReader(f))
@@ -127,7 +164,10 @@ def render(run_dir):
 
     out = []
     w = out.append
-    w("## Core benchmark: tallkv vs Redis, one core each")
+    title = SECTION_TITLES.get(section, f"Benchmark `{section}`")
+    if section != DEFAULT_SECTION:
+        title += " (" + ", ".join(tests) + ")"
+    w(f"## {title}: tallkv vs Redis, one core each")
     w("")
     w(f"- Date: {meta.get('date', '?')}")
     w(f"- Machine: {meta.get('nproc', '?')} CPUs, {meta.get('cpu_model', '?')}, "
@@ -152,6 +192,15 @@ def render(run_dir):
       "counts as one request."
       + ("" if meta.get("flush") == "1" else
          " FLUSHALL was not supported by both servers, so databases were not flushed between rounds."))
+    custom = [t for t in tests if t in CUSTOM_TEST_DESC]
+    if section != DEFAULT_SECTION or custom:
+        plain = [t for t in tests if t not in CUSTOM_TEST_DESC]
+        desc = []
+        if plain:
+            desc.append("redis-benchmark's own tests " + ", ".join(f"`{t}`" for t in plain)
+                        + " (`-t`, in this order, on the same database between FLUSHALLs)")
+        desc += [f"`{t}`: {CUSTOM_TEST_DESC[t]}" for t in custom]
+        w("- Tests: " + "; ".join(desc) + ".")
     if meta.get("background"):
         w(f"- Load on the benchmark cores in the second before the servers started: "
           f"{meta['background']}.")
@@ -162,9 +211,12 @@ def render(run_dir):
     w(meta.get("redis_cmd", "?"))
     w(meta.get("tallkv_cmd", "?"))
     w(meta.get("bench_cmd", "?"))
+    for k, v in meta.items():
+        if k.startswith(("bench_cmd_", "setup_")):
+            w(v)
     w("```")
 
-    notes = []
+    lpop_ok, notes = lpop_notes(run_dir)
     for p in pipelines:
         reqs = sorted({data[(p, t)][rd][s]["requests"]
                        for t in tests if (p, t) in data
@@ -247,6 +299,9 @@ def render(run_dir):
               "the server alone: "
               "compare CPU µs/req, which does not depend on who is the bottleneck.")
 
+    if lpop_ok:
+        w("")
+        w(lpop_ok)
     if notes:
         w("")
         w("Notes:")
@@ -261,7 +316,8 @@ def render(run_dir):
     return "\n".join(out) + "\n"
 
 
-def write_section(path, section):
+def write_section(path, section, name=DEFAULT_SECTION):
+    BEGIN, END = markers(name)
     block = f"{BEGIN}\n{section}{END}\n"
     if not path.exists():
         path.write_text(f"# Benchmarks\n\n{block}")
@@ -279,9 +335,12 @@ def write_section(path, section):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("run_dir", nargs="?", help="bench-results/core-* directory (default: newest)")
+    ap.add_argument("run_dir", nargs="?",
+                    help="bench-results/SECTION-* directory (default: newest)")
     ap.add_argument("--write", action="store_true",
-                    help="replace the bench_core section of BENCHMARKS.md")
+                    help="replace the bench_SECTION section of BENCHMARKS.md")
+    ap.add_argument("--section", help="section name (default: from the run's meta.txt, else "
+                    f"{DEFAULT_SECTION}); markers <!-- bench_SECTION:begin/end -->")
     ap.add_argument("--file", default=str(REPO / "BENCHMARKS.md"),
                     help="Markdown file for --write (default: BENCHMARKS.md at the repo root)")
     args = ap.parse_args()
@@ -289,18 +348,22 @@ def main():
     if args.run_dir:
         run_dir = Path(args.run_dir)
     else:
-        runs = sorted((REPO / "bench-results").glob("core-*/raw.csv"))
+        prefix = args.section or DEFAULT_SECTION
+        runs = sorted((REPO / "bench-results").glob(f"{prefix}-*/raw.csv"))
         if not runs:
-            raise SystemExit("no bench-results/core-*/raw.csv found; run tools/bench_core.sh")
+            raise SystemExit(f"no bench-results/{prefix}-*/raw.csv found; run tools/bench_core.sh")
         run_dir = runs[-1].parent
     run_dir = run_dir.resolve()
     if not (run_dir / "raw.csv").exists():
         raise SystemExit(f"{run_dir}: no raw.csv")
 
-    section = render(run_dir)
+    name = args.section or read_meta(run_dir).get("section") or DEFAULT_SECTION
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise SystemExit(f"bad section name: {name!r}")
+    section = render(run_dir, name)
     sys.stdout.write(section)
     if args.write:
-        write_section(Path(args.file), section)
+        write_section(Path(args.file), section, name)
         print(f"\n[bench_report] updated {args.file}", file=sys.stderr)
 
 

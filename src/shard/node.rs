@@ -7,7 +7,7 @@
 //! on a send (responses go out with `try_send`, or in a spawned task when the channel is
 //! momentarily full) and the loops that receive responses never send at all, so bounded
 //! channels cannot deadlock. Requests from one thread to one shard arrive in the order
-//! they were sent, even when the channel is full (see [`Node::send`]'s backlog): pub/sub
+//! they were sent, even when the channel is full (a backlog per target shard): pub/sub
 //! messages and keyspace events rely on it.
 
 use std::any::Any;

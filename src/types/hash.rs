@@ -5,7 +5,7 @@
 //!
 //! The pair list keeps insertion order and removes in place, so replies list fields in the
 //! order Redis's listpack does. The table removes by swapping the last entry into the hole,
-//! which keeps [`HashValue::scan_table`]'s top-down position cursor safe (see `Db::scan`).
+//! which keeps `HashValue::scan_table`'s top-down position cursor safe (see `Db::scan`).
 
 use ahash::RandomState;
 use indexmap::IndexMap;
