@@ -131,6 +131,13 @@ impl Block {
     }
 
     fn push_back(&mut self, data: &[u8]) {
+        let want = self.buf.len() + enc_len(data.len());
+        if want > self.buf.capacity() {
+            // Double, but never past one block: Vec's own doubling would leave a full
+            // 4 KiB block in an allocation of up to 8 KiB.
+            let cap = (self.buf.capacity() * 2).max(64).min(BLOCK_CAP).max(want);
+            self.buf.reserve_exact(cap - self.buf.len());
+        }
         encode(&mut self.buf, data);
         self.count += 1;
     }
@@ -330,7 +337,9 @@ impl ListValue {
         match self.blocks.back_mut() {
             Some(b) if b.used() + need <= BLOCK_CAP => b.push_back(data),
             _ => {
-                let mut b = Block { buf: Vec::with_capacity(need.min(BLOCK_CAP).max(need)), start: 0, count: 0 };
+                // A list that filled a block will likely fill the next one too.
+                let capacity = if self.blocks.is_empty() { need } else { BLOCK_CAP.max(need) };
+                let mut b = Block { buf: Vec::with_capacity(capacity), start: 0, count: 0 };
                 b.push_back(data);
                 self.blocks.push_back(b);
             }
