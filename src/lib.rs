@@ -20,11 +20,14 @@
 //!    expiry, an incremental SCAN cursor.
 //! 7. [`cmd`] — one file per command family; each command's doc comment says what it does.
 //! 8. [`types`] — value structures with no protocol knowledge.
+//! 9. [`script`] — the Lua scripting engine (Redis 7.0 EVAL semantics on vendored Lua 5.1):
+//!    sandbox, `redis.*`, the libraries Redis ships, the script cache.
 
 pub mod cmd;
 pub mod command;
 pub mod config;
 pub mod protocol;
+pub mod script;
 pub mod server;
 pub mod shard;
 pub mod types;
