@@ -326,7 +326,7 @@ fn search_points(z: &ZSetValue, shape: &Shape, limit: usize) -> Vec<Point> {
             }
             let (lon, lat) = geohash::decode_score(score);
             if let Some(dist) = geohash::within(shape, lon, lat) {
-                out.push(Point { lon, lat, dist, score, member: member.clone() });
+                out.push(Point { lon, lat, dist, score, member: Bytes::copy_from_slice(member) });
             }
             if !out.is_empty() && limit > 0 && out.len() >= limit {
                 break;

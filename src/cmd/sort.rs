@@ -306,12 +306,12 @@ fn load(ctx: &mut KeyCtx<'_>, key: &[u8], o: &Opts) -> Result<Loaded, CmdError> 
                     } else {
                         z.range(start as usize, take, false)
                     };
-                    elems.extend(range.map(|(_, m)| m.clone()));
+                    elems.extend(range.map(|(_, m)| Bytes::copy_from_slice(m)));
                 }
                 end -= start;
                 start = 0;
             }
-            Some(Value::ZSet(z)) => elems.extend(z.iter().map(|(_, m)| m.clone())),
+            Some(Value::ZSet(z)) => elems.extend(z.iter().map(|(_, m)| Bytes::copy_from_slice(m))),
             _ => {}
         }
         (start, end, kind)

@@ -235,7 +235,7 @@ impl LexRange {
             let hi = z.partition_point(|_, m| self.max.lte_max(m));
             return (lo, hi.max(lo));
         }
-        let members: Vec<&[u8]> = z.iter().map(|(_, m)| m.as_ref()).collect();
+        let members: Vec<&[u8]> = z.iter().map(|(_, m)| m).collect();
         let (Some(first), Some(last)) = (members.first(), members.last()) else { return (0, 0) };
         if !self.min.gte_min(last) || !self.max.lte_max(first) {
             return (0, 0);
@@ -491,7 +491,7 @@ fn collect_range(z: &ZSetValue, spec: &RangeSpec, rev: bool, offset: i64, limit:
             }
             let n = (end - start + 1) as usize;
             let first = if rev { (llen - 1 - start) as usize } else { start as usize };
-            return z.range(first, n, rev).map(|(s, m)| (s, m.clone())).collect();
+            return z.range(first, n, rev).into_owned();
         }
         RangeSpec::Score(r) => r.ranks(z),
         RangeSpec::Lex(r) => r.ranks(z, rev),
@@ -506,7 +506,7 @@ fn collect_range(z: &ZSetValue, spec: &RangeSpec, rev: bool, offset: i64, limit:
     }
     let take = if limit < 0 { n - skip } else { (n - skip).min(usize::try_from(limit).unwrap_or(usize::MAX)) };
     let first = if rev { hi - 1 - skip } else { lo + skip };
-    z.range(first, take, rev).map(|(s, m)| (s, m.clone())).collect()
+    z.range(first, take, rev).into_owned()
 }
 
 /// Redis's `zrangeGenericCommand`: the range arguments start at `start` (the source key).
@@ -882,7 +882,7 @@ fn src_score(ctx: &mut KeyCtx<'_>, key: &[u8], member: &[u8]) -> Option<f64> {
 fn src_entries(ctx: &mut KeyCtx<'_>, key: &[u8]) -> Vec<(Bytes, f64)> {
     let now = ctx.now_ms();
     match ctx.db().peek(key, now).map(|e| &e.value) {
-        Some(Value::ZSet(z)) => z.iter().map(|(s, m)| (m.clone(), s)).collect(),
+        Some(Value::ZSet(z)) => z.iter().map(|(s, m)| (Bytes::copy_from_slice(m), s)).collect(),
         Some(Value::Set(s)) => s.iter().map(|m| (m.to_bytes(), 1.0)).collect(),
         _ => Vec::new(),
     }
@@ -1060,7 +1060,7 @@ fn zset_op(ctx: &mut KeyCtx<'_>, args: Args<'_>, numkeys_idx: usize, out: OpOut<
     let z = build(result.into_iter().map(|(m, s)| (s, m)).collect(), limits);
     match out {
         OpOut::Store(dst) => store(ctx, dst, z, name),
-        _ => Ok(entries_reply(z.iter().map(|(s, m)| (s, m.clone())).collect(), withscores)),
+        _ => Ok(entries_reply(z.iter().map(|(s, m)| (s, Bytes::copy_from_slice(m))).collect(), withscores)),
     }
 }
 
@@ -1110,7 +1110,7 @@ fn zrandmember(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() == 2 {
         return Ok(match read_zset(ctx, args.get(1))? {
             Some(z) if !z.is_empty() => match z.get(random_below(z.len())) {
-                Some((_, m)) => Reply::Bulk(m.clone()),
+                Some((_, m)) => Reply::bulk(m),
                 None => Reply::Nil,
             },
             _ => Reply::Nil,
@@ -1142,15 +1142,16 @@ fn zrandmember(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let size = z.len();
     if (!unique || n == 1) && n <= (size / 64) as u64 {
         // A few picks: look each up by rank instead of listing the set.
-        let picked = (0..n).filter_map(|_| z.get(random_below(size))).map(|(s, m)| (s, m.clone())).collect();
+        let picked =
+            (0..n).filter_map(|_| z.get(random_below(size))).map(|(s, m)| (s, Bytes::copy_from_slice(m))).collect();
         return Ok(entries_reply(picked, withscores));
     }
-    let all: Vec<(f64, &Bytes)> = z.iter().collect();
+    let all: Vec<(f64, &[u8])> = z.iter().collect();
     let picked: Vec<(f64, Bytes)> = if !unique || n == 1 {
-        (0..n).map(|_| all[random_below(size)]).map(|(s, m)| (s, m.clone())).collect()
+        (0..n).map(|_| all[random_below(size)]).map(|(s, m)| (s, Bytes::copy_from_slice(m))).collect()
     } else if n >= size as u64 {
         // The whole set, walked from the top as Redis's iterator does.
-        all.iter().rev().map(|&(s, m)| (s, m.clone())).collect()
+        all.iter().rev().map(|&(s, m)| (s, Bytes::copy_from_slice(m))).collect()
     } else {
         let mut positions: Vec<usize> = (0..size).collect();
         let n = n as usize;
@@ -1158,7 +1159,7 @@ fn zrandmember(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
             let j = i + random_below(size - i);
             positions.swap(i, j);
         }
-        positions[..n].iter().map(|&i| (all[i].0, all[i].1.clone())).collect()
+        positions[..n].iter().map(|&i| (all[i].0, Bytes::copy_from_slice(all[i].1))).collect()
     };
     Ok(entries_reply(picked, withscores))
 }
@@ -1184,9 +1185,9 @@ fn zscan(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let (count, pattern) = scan_options(args, 3)?;
     let mut found = Vec::new();
     let listpack = z.encoding() == "listpack";
-    let mut visit = |s: f64, m: &Bytes| {
+    let mut visit = |s: f64, m: &[u8]| {
         if pattern.is_none_or(|p| glob_match(p, m, false)) {
-            found.push(Reply::Bulk(m.clone()));
+            found.push(Reply::bulk(m));
             found.push(Reply::bulk_string(scan_score(s, listpack)));
         }
     };
