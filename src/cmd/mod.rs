@@ -4,6 +4,7 @@
 pub mod arg;
 pub mod bitmap;
 pub mod blocking;
+pub mod cas;
 pub mod command;
 pub mod connection;
 pub mod geo;
@@ -25,6 +26,7 @@ pub fn all_impls() -> Vec<&'static CommandImpl> {
     [
         bitmap::COMMANDS,
         blocking::COMMANDS,
+        cas::COMMANDS,
         command::COMMANDS,
         connection::COMMANDS,
         geo::COMMANDS,

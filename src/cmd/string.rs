@@ -8,6 +8,7 @@
 use bytes::Bytes;
 
 use super::arg::{int_arg, is_opt};
+use super::cas::{Cond, cond_holds};
 use crate::command::error::{NOT_FLOAT, NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, SYNTAX, WRONG_TYPE};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, MultiShard};
 use crate::protocol::{Args, Reply};
@@ -89,6 +90,8 @@ struct ExtOpts<'a> {
     flags: u16,
     /// The last expiry argument given.
     expire: Option<&'a [u8]>,
+    /// SET's IFEQ/IFNE/IFDEQ/IFDNE condition (Redis 8.4), exclusive with NX and XX.
+    cond: Option<Cond<'a>>,
 }
 
 impl ExtOpts<'_> {
@@ -101,16 +104,25 @@ impl ExtOpts<'_> {
 fn parse_ext_opts(args: Args<'_>, for_set: bool) -> Result<ExtOpts<'_>, CmdError> {
     let mut flags = 0u16;
     let mut expire = None;
+    let mut cond = None;
     let mut j = if for_set { 3 } else { 2 };
     let none_of = |flags: u16, mask: u16| flags & mask == 0;
     while j < args.len() {
         let opt = args.get(j);
         let next = args.try_get(j + 1);
         let mut takes_value = None;
-        if is_opt(opt, "nx") && none_of(flags, OPT_XX) && for_set {
+        if is_opt(opt, "nx") && none_of(flags, OPT_XX) && cond.is_none() && for_set {
             flags |= OPT_NX;
-        } else if is_opt(opt, "xx") && none_of(flags, OPT_NX) && for_set {
+        } else if is_opt(opt, "xx") && none_of(flags, OPT_NX) && cond.is_none() && for_set {
             flags |= OPT_XX;
+        } else if for_set
+            && Cond::is_option(opt)
+            && none_of(flags, OPT_NX | OPT_XX)
+            && cond.is_none()
+            && let Some(arg) = next
+        {
+            cond = Cond::parse(opt, arg)?;
+            j += 1;
         } else if is_opt(opt, "get") && for_set {
             flags |= OPT_GET;
         } else if is_opt(opt, "keepttl")
@@ -153,7 +165,7 @@ fn parse_ext_opts(args: Args<'_>, for_set: bool) -> Result<ExtOpts<'_>, CmdError
         }
         j += 1;
     }
-    Ok(ExtOpts { flags, expire })
+    Ok(ExtOpts { flags, expire, cond })
 }
 
 /// The absolute expiry (Unix ms) an expiry argument asks for, as Redis's
@@ -188,12 +200,15 @@ fn get(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 /// The write shared by SET, SETNX, SETEX and PSETEX (Redis's `setGenericCommand`):
-/// `reply_ok`/`reply_abort` are the replies when the value is set / not set because of NX/XX.
+/// `reply_ok`/`reply_abort` are the replies when the value is set / not set because of
+/// NX/XX or SET's IFEQ/IFNE/IFDEQ/IFDNE condition `cond` (WRONGTYPE if it meets another type).
+#[allow(clippy::too_many_arguments)]
 fn set_generic(
     ctx: &mut KeyCtx<'_>,
     key: &[u8],
     value: &[u8],
     flags: u16,
+    cond: Option<&Cond<'_>>,
     expire_at: Option<i64>,
     reply_ok: Reply,
     reply_abort: Reply,
@@ -204,6 +219,11 @@ fn set_generic(
         if (flags & OPT_NX != 0 && found) || (flags & OPT_XX != 0 && !found) {
             return Ok(old.unwrap_or(reply_abort));
         }
+    }
+    if let Some(cond) = cond
+        && !cond_holds(ctx, key, cond)?
+    {
+        return Ok(old.unwrap_or(reply_abort));
     }
     let value = Value::Str(StrValue::from_bytes(value));
     if flags & OPT_KEEPTTL != 0 {
@@ -222,7 +242,7 @@ fn set_generic(
     Ok(old.unwrap_or(reply_ok))
 }
 
-/// SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT t|KEEPTTL]: sets key, conditionally, with an expiry.
+/// SET key value [NX|XX|IFEQ v|IFNE v|IFDEQ d|IFDNE d] [GET] [EX|PX|EXAT|PXAT t|KEEPTTL]: sets key, conditionally, with an expiry.
 fn set(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() == 3 {
         ctx.set(args.get(1), Value::Str(StrValue::from_bytes(args.get(2))));
@@ -232,24 +252,24 @@ fn set(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     }
     let opts = parse_ext_opts(args, true)?;
     let expire_at = opts_expire_at(&opts, ctx.now_ms(), "set")?;
-    set_generic(ctx, args.get(1), args.get(2), opts.flags, expire_at, Reply::Ok, Reply::Nil)
+    set_generic(ctx, args.get(1), args.get(2), opts.flags, opts.cond.as_ref(), expire_at, Reply::Ok, Reply::Nil)
 }
 
 /// SETNX key value: sets key only if it does not exist; 1 if set, 0 if not.
 fn setnx(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
-    set_generic(ctx, args.get(1), args.get(2), OPT_NX, None, Reply::Int(1), Reply::Int(0))
+    set_generic(ctx, args.get(1), args.get(2), OPT_NX, None, None, Reply::Int(1), Reply::Int(0))
 }
 
 /// SETEX key seconds value: sets key with a time to live in seconds.
 fn setex(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let at = expire_at_ms(args.get(2), true, true, ctx.now_ms(), "setex")?;
-    set_generic(ctx, args.get(1), args.get(3), 0, Some(at), Reply::Ok, Reply::Nil)
+    set_generic(ctx, args.get(1), args.get(3), 0, None, Some(at), Reply::Ok, Reply::Nil)
 }
 
 /// PSETEX key milliseconds value: sets key with a time to live in milliseconds.
 fn psetex(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
     let at = expire_at_ms(args.get(2), false, true, ctx.now_ms(), "psetex")?;
-    set_generic(ctx, args.get(1), args.get(3), 0, Some(at), Reply::Ok, Reply::Nil)
+    set_generic(ctx, args.get(1), args.get(3), 0, None, Some(at), Reply::Ok, Reply::Nil)
 }
 
 /// GETSET key value: sets key (dropping its TTL) and returns the old value, or nil.
@@ -698,6 +718,25 @@ mod tests {
         ] {
             assert_eq!(opts(bad, false), Err(SYNTAX), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn set_conditions_exclude_nx_xx_and_each_other() {
+        let cond = |args: &[&str]| {
+            let owned = OwnedArgs::from_slices(args.iter().map(|a| a.as_bytes()));
+            parse_ext_opts(owned.view(), true).map(|o| (o.flags, o.cond.map(|c| format!("{c:?}"))))
+        };
+        assert_eq!(cond(&["set", "k", "v", "ifeq", "a", "get"]), Ok((OPT_GET, Some(format!("{:?}", Cond::Eq(b"a"))))));
+        for bad in [
+            &["set", "k", "v", "ifeq", "a", "nx"][..],
+            &["set", "k", "v", "xx", "ifne", "a"],
+            &["set", "k", "v", "ifeq", "a", "ifdne", "0123456789abcdef"],
+            &["set", "k", "v", "ifeq"],
+        ] {
+            assert_eq!(cond(bad), Err(SYNTAX), "{bad:?}");
+        }
+        assert!(cond(&["set", "k", "v", "ifdeq", "short"]).is_err());
+        assert_eq!(opts(&["getex", "k", "ifeq", "a"], false), Err(SYNTAX));
     }
 
     #[test]
