@@ -362,7 +362,8 @@ async fn block(
         if reply != Reply::Nil {
             return Ok(reply);
         }
-        if s.handle.is_gone() {
+        // Inside EXEC a blocking command does not block: it times out at once, as in Redis.
+        if s.handle.is_gone() || s.tx.is_some() {
             return Ok(how.timed_out.clone());
         }
         // Register on every shard owning a key; a key that filled in the meantime is

@@ -79,6 +79,7 @@ fn quit(session: &mut Session, _args: Args<'_>) -> CmdResult {
 /// version stay.
 fn reset(session: &mut Session, _args: Args<'_>) -> CmdResult {
     crate::server::pubsub::unsubscribe_all(&session.node, &session.handle);
+    session.discard_transaction();
     {
         let mut info = session.handle.info.borrow_mut();
         info.db = 0;
@@ -361,7 +362,7 @@ async fn all_clients(session: &Session) -> Result<Vec<ClientInfo>, CmdError> {
     let node = &session.node;
     let futures: Vec<_> = (0..node.shards)
         .map(|shard| {
-            node.run_on(shard, None, |state: &mut ShardState| {
+            node.run_unheld(shard, |state: &mut ShardState| {
                 state.clients.iter().filter(|h| !h.is_killed()).map(|h| h.info.borrow().clone()).collect::<Vec<_>>()
             })
         })
@@ -425,6 +426,9 @@ pub fn client_line(info: &ClientInfo, registry: &Registry, now_ms: i64, argv_mem
     if info.sub + info.psub + info.ssub > 0 {
         flags.push('P');
     }
+    if info.multi >= 0 {
+        flags.push('x');
+    }
     if info.blocked {
         flags.push('b');
     }
@@ -446,7 +450,7 @@ pub fn client_line(info: &ClientInfo, registry: &Registry, now_ms: i64, argv_mem
     let rbs = REPLY_BUFFER_SIZE.max(info.obl);
     let tot_mem = info.qbuf + info.qbuf_free + rbs + argv_mem + CLIENT_OVERHEAD;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
          qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r \
          cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
@@ -461,6 +465,7 @@ pub fn client_line(info: &ClientInfo, registry: &Registry, now_ms: i64, argv_mem
         info.sub,
         info.psub,
         info.ssub,
+        info.multi,
         info.qbuf,
         info.qbuf_free,
         argv_mem,
@@ -604,7 +609,7 @@ fn client_kill<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdRes
         let futures: Vec<_> = (0..node.shards)
             .map(|shard| {
                 let filter = filter.clone();
-                node.run_on(shard, None, move |state: &mut ShardState| {
+                node.run_unheld(shard, move |state: &mut ShardState| {
                     let now = crate::util::now_ms();
                     let mut killed = 0i64;
                     for handle in state.clients.iter() {

@@ -15,7 +15,6 @@ use crate::config::MaxmemoryPolicy;
 use crate::config::glob::glob_match;
 use crate::protocol::{Args, Reply};
 use crate::server::Session;
-use crate::shard::coord::Tx;
 use crate::shard::db::{NO_EXPIRE, idle_seconds, lfu_decayed};
 use crate::shard::notify::GENERIC;
 use crate::shard::{Entry, KeyCtx, ShardState};
@@ -513,7 +512,7 @@ fn keys<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
         let mut futures = Vec::with_capacity(s.node.shards);
         for shard in 0..s.node.shards {
             let pattern = pattern.clone();
-            futures.push(s.node.run_on(shard, None, move |state: &mut ShardState| {
+            futures.push(s.node.run_on(shard, s.tx_id(), move |state: &mut ShardState| {
                 let now = crate::util::now_ms();
                 let mut out = Vec::new();
                 if let Some(database) = state.keyspace.dbs.get(db) {
@@ -578,7 +577,7 @@ fn scan<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
             let type_name = type_name.clone();
             let (keys, next_pos, used) = s
                 .node
-                .run_on(shard, None, move |state: &mut ShardState| {
+                .run_on(shard, s.tx_id(), move |state: &mut ShardState| {
                     let now = crate::util::now_ms();
                     let mut keys = Vec::new();
                     let Some(database) = state.keyspace.dbs.get_mut(db) else {
@@ -625,7 +624,9 @@ async fn shard_sizes(s: &Session, db: usize) -> Result<Vec<usize>, CmdError> {
     let mut futures = Vec::with_capacity(s.node.shards);
     for shard in 0..s.node.shards {
         futures.push(
-            s.node.run_on(shard, None, move |state: &mut ShardState| state.keyspace.dbs.get(db).map_or(0, |d| d.len())),
+            s.node.run_on(shard, s.tx_id(), move |state: &mut ShardState| {
+                state.keyspace.dbs.get(db).map_or(0, |d| d.len())
+            }),
         );
     }
     let mut sizes = Vec::with_capacity(futures.len());
@@ -657,7 +658,7 @@ fn randomkey<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, CmdResu
             }
             let key = s
                 .node
-                .run_on(shard, None, move |state: &mut ShardState| {
+                .run_on(shard, s.tx_id(), move |state: &mut ShardState| {
                     let now = crate::util::now_ms();
                     state.keyspace.dbs.get_mut(db).and_then(|d| d.random_key(now))
                 })
@@ -690,7 +691,7 @@ fn check_flush_args(args: Args<'_>) -> Result<(), CmdError> {
 
 /// Holds every shard and empties database `db` (or all of them) on each; atomic across shards.
 async fn flush(s: &Session, db: Option<usize>) -> CmdResult {
-    let tx = Tx::begin(&s.node, 0..s.node.shards).await?;
+    let tx = s.hold(0..s.node.shards).await?;
     let mut futures = Vec::with_capacity(s.node.shards);
     for shard in 0..s.node.shards {
         futures.push(tx.run(shard, move |state: &mut ShardState| {
@@ -739,7 +740,7 @@ fn swapdb<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> 
             return Err(DB_INDEX_OUT_OF_RANGE);
         }
         let (a, b) = (a.min(b) as usize, a.max(b) as usize);
-        let tx = Tx::begin(&s.node, 0..s.node.shards).await?;
+        let tx = s.hold(0..s.node.shards).await?;
         let mut futures = Vec::with_capacity(s.node.shards);
         for shard in 0..s.node.shards {
             futures.push(tx.run(shard, move |state: &mut ShardState| {

@@ -17,6 +17,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod transaction;
 pub mod zset;
 
 use crate::command::CommandImpl;
@@ -38,6 +39,7 @@ pub fn all_impls() -> Vec<&'static CommandImpl> {
         set::COMMANDS,
         sort::COMMANDS,
         string::COMMANDS,
+        transaction::COMMANDS,
         zset::COMMANDS,
         hyperloglog::COMMANDS,
     ]

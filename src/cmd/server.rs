@@ -147,7 +147,7 @@ impl ShardStats {
 async fn gather_stats(session: &Session) -> Result<ShardStats, CmdError> {
     let node = &session.node;
     let futures: Vec<_> = (0..node.shards)
-        .map(|shard| node.run_on(shard, None, |state: &mut ShardState| ShardStats::of(state)))
+        .map(|shard| node.run_on(shard, session.tx_id(), |state: &mut ShardState| ShardStats::of(state)))
         .collect();
     let mut total = ShardStats::default();
     for stats in join_all(futures).await {
@@ -442,7 +442,7 @@ fn config_resetstat<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, 
     Box::pin(async move {
         let node = &s.node;
         let futures: Vec<_> = (0..node.shards)
-            .map(|shard| node.run_on(shard, None, |state: &mut ShardState| state.reset_stats()))
+            .map(|shard| node.run_on(shard, s.tx_id(), |state: &mut ShardState| state.reset_stats()))
             .collect();
         for result in join_all(futures).await {
             result?;

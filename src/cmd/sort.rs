@@ -739,13 +739,13 @@ async fn sort_generic(s: &Session, args: Args<'_>, readonly: bool) -> CmdResult 
     shards.dedup();
     if shards.len() == 1 {
         return node
-            .run_on(src_shard, None, move |state: &mut ShardState| {
+            .run_on(src_shard, s.tx_id(), move |state: &mut ShardState| {
                 let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
                 sort_on_one_shard(&mut ctx, &src, &opts)
             })
             .await?;
     }
-    let tx = Tx::begin(&node, shards).await?;
+    let tx = s.hold(shards).await?;
     let result = sort_held(&tx, node.shards, db, no_touch, src, opts).await;
     drop(tx);
     result

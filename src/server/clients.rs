@@ -65,6 +65,8 @@ pub struct ClientInfo {
     pub shard: usize,
     /// Whether the connection waits in a blocking command (flag `b`).
     pub blocked: bool,
+    /// Commands queued in MULTI, -1 outside MULTI (CLIENT LIST `multi=`, flag `x`).
+    pub multi: i64,
     /// Channels subscribed to (SUBSCRIBE).
     pub sub: usize,
     /// Patterns subscribed to (PSUBSCRIBE).

@@ -58,12 +58,14 @@ pub async fn serve(node: Rc<Node>, stream: TcpStream) {
         sub: 0,
         psub: 0,
         ssub: 0,
+        multi: -1,
     };
     let id = info.id;
     let handle = Rc::new(ClientHandle::new(info));
     node.state.borrow_mut().clients.add(handle.clone());
     let mut session = Session::new(node.clone(), handle);
     let _ = connection_loop(&mut session, &mut stream).await;
+    session.discard_transaction();
     pubsub::unsubscribe_all(&node, &session.handle);
     let _ = stream.close().await;
     node.state.borrow_mut().clients.remove(id);

@@ -7,15 +7,39 @@ use crate::command::{
     CmdError, CmdResult, Command, Flags, Handler, KeyedFn, MultiShard, Registry, error::truncate_lossy,
 };
 use crate::protocol::{Args, OwnedArgs, Reply};
-use crate::shard::coord::Tx;
-use crate::shard::{Entry, KeyCtx, Keyspace, slot::key_shard};
+use crate::shard::watch::WatchedKeys;
+use crate::shard::{Entry, Key, KeyCtx, Keyspace, slot::key_shard};
 use crate::util::join_all;
 
 use super::Session;
 use super::clients::ReplyMode;
 
-/// Runs one request, already resolved by [`route`], and returns its reply.
+/// Runs one request, already resolved by [`route`], and returns its reply. Inside MULTI,
+/// queues it instead (`+QUEUED`), except the commands that act on the transaction itself.
 pub async fn dispatch(session: &mut Session, resolved: Result<&Command, CmdError>, args: Args<'_>) -> Reply {
+    if let Some(multi) = &mut session.multi {
+        match &resolved {
+            Err(e) => {
+                multi.aborted = true;
+                return e.clone().into();
+            }
+            Ok(cmd) if !matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") => {
+                if cmd.flags.contains(Flags::NO_MULTI) {
+                    multi.aborted = true;
+                    return Reply::error("ERR Command not allowed inside a transaction");
+                }
+                multi.queued.push(args.to_owned_args());
+                session.handle.info.borrow_mut().multi = multi.queued.len() as i64;
+                return Reply::simple("QUEUED");
+            }
+            Ok(_) => {}
+        }
+    }
+    run_resolved(session, resolved, args).await
+}
+
+/// Runs one request (never queued), e.g. a command EXEC runs.
+pub async fn run_resolved(session: &mut Session, resolved: Result<&Command, CmdError>, args: Args<'_>) -> Reply {
     let result = match resolved {
         Ok(cmd) => run(session, cmd, args).await,
         Err(e) => Err(e),
@@ -122,7 +146,8 @@ async fn run_on_one_shard(
     no_touch: bool,
 ) -> CmdResult {
     let node = &session.node;
-    if target == node.id && node.gate_allows(None) {
+    let tx = session.tx_id();
+    if target == node.id && node.gate_allows(tx) {
         node.refresh_config();
         let result = {
             let mut state = node.state.borrow_mut();
@@ -134,7 +159,7 @@ async fn run_on_one_shard(
         return result;
     }
     let owned = args.to_owned_args();
-    node.run_on(target, None, move |state| {
+    node.run_on(target, tx, move |state| {
         let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
         run(&mut ctx, owned.view())
     })
@@ -210,7 +235,7 @@ pub fn route<'r>(session: &Session, registry: &'r Registry, args: Args<'_>) -> R
     let Some(Handler::Keyed { run, .. }) = cmd.handler else {
         return Route::Here(resolved);
     };
-    if node.shards == 1 || session.reply_mode() != ReplyMode::On {
+    if node.shards == 1 || session.reply_mode() != ReplyMode::On || session.multi.is_some() {
         return Route::Here(resolved);
     }
     let shard = match cmd.single_key.filter(|&p| p < args.len()) {
@@ -300,7 +325,7 @@ async fn split(
             part.1.push(arg);
         }
     }
-    let tx = Tx::begin(node, parts.keys().copied()).await?;
+    let tx = session.hold(parts.keys().copied()).await?;
     let mut order = Vec::new();
     let mut futures = Vec::new();
     for (shard, (indexes, owned)) in parts {
@@ -365,8 +390,12 @@ async fn gather(
             keys.push(key.to_vec());
         }
     }
-    let tx = Tx::begin(node, keys_by_shard.keys().copied()).await?;
+    let tx = session.hold(keys_by_shard.keys().copied()).await?;
     let mut temp = Keyspace::new(config.databases());
+    for database in &mut temp.dbs {
+        // Changes made in the temporary keyspace mark watchers on the keys' own shards.
+        database.watched = WatchedKeys::recording();
+    }
     let mut futures = Vec::new();
     for (&shard, keys) in &keys_by_shard {
         let keys = keys.clone();
@@ -397,8 +426,16 @@ async fn gather(
     };
     if writes {
         let dirty = temp.dirty;
+        let touched: Vec<(usize, Vec<Key>)> =
+            temp.dbs.iter_mut().enumerate().map(|(d, database)| (d, database.watched.take_recorded())).collect();
         let mut futures = Vec::new();
         for (n, (&shard, keys)) in keys_by_shard.iter().enumerate() {
+            let mut touch: Vec<(usize, Key)> = Vec::new();
+            for (d, changed) in &touched {
+                for key in changed.iter().filter(|k| key_shard(k, node.shards) == shard) {
+                    touch.push((*d, key.clone()));
+                }
+            }
             let mut back: Vec<(usize, Vec<u8>, Entry)> = Vec::new();
             for &d in &dbs {
                 for key in keys {
@@ -411,6 +448,9 @@ async fn gather(
             futures.push(tx.run(shard, move |state| {
                 for (d, key, entry) in back {
                     state.keyspace.dbs[d].insert_quiet(&key, entry);
+                }
+                for (d, key) in touch {
+                    state.keyspace.dbs[d].watched.touch(&key);
                 }
                 state.keyspace.dirty += add_dirty;
             }));

@@ -6,7 +6,12 @@ use std::sync::Arc;
 
 use crate::command::Registry;
 use crate::config::Config;
-use crate::shard::Node;
+use crate::protocol::OwnedArgs;
+use crate::shard::coord::{Tx, TxId};
+use crate::shard::node::ShardUnavailable;
+use crate::shard::slot::key_shard;
+use crate::shard::watch::WatchFlag;
+use crate::shard::{Key, Node};
 
 use super::clients::{ClientHandle, ReplyMode};
 
@@ -18,12 +23,90 @@ pub struct Session {
     pub handle: Rc<ClientHandle>,
     /// Close the connection once the current replies are written (QUIT, protocol errors, SHUTDOWN).
     pub close_after_reply: bool,
+    /// Commands queued since MULTI, if the connection is in a transaction.
+    pub multi: Option<Multi>,
+    /// The keys WATCHed, and the flag their shards set when one changes.
+    pub watch: Watch,
+    /// The transaction EXEC holds while it runs the queued commands: every command it runs
+    /// uses it instead of holding shards of its own.
+    pub tx: Option<Rc<Tx>>,
+}
+
+/// A transaction being queued (MULTI ... EXEC).
+#[derive(Default)]
+pub struct Multi {
+    /// The queued commands, as sent.
+    pub queued: Vec<OwnedArgs>,
+    /// A command was refused while queuing: EXEC answers EXECABORT.
+    pub aborted: bool,
+}
+
+/// A connection's watched keys.
+#[derive(Default)]
+pub struct Watch {
+    /// Set by a shard when a watched key changes.
+    pub flag: WatchFlag,
+    /// (database, key) of every watched key.
+    pub keys: Vec<(usize, Key)>,
+}
+
+/// Shards held for a command: its own transaction, or the one EXEC holds.
+pub enum Held {
+    /// Acquired for this command; released when dropped.
+    Own(Tx),
+    /// EXEC's transaction, which holds every shard its commands need.
+    Exec(Rc<Tx>),
+}
+
+impl std::ops::Deref for Held {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        match self {
+            Held::Own(tx) => tx,
+            Held::Exec(tx) => tx,
+        }
+    }
 }
 
 impl Session {
     /// A session for a new connection.
     pub fn new(node: Rc<Node>, handle: Rc<ClientHandle>) -> Session {
-        Session { node, handle, close_after_reply: false }
+        Session { node, handle, close_after_reply: false, multi: None, watch: Watch::default(), tx: None }
+    }
+
+    /// The transaction the connection's commands run in (inside EXEC), if any.
+    pub fn tx_id(&self) -> Option<TxId> {
+        self.tx.as_ref().map(|tx| tx.id())
+    }
+
+    /// Holds `shards` for a command: through the coordination mechanism, or — inside EXEC,
+    /// which already holds every shard its commands need — EXEC's own transaction.
+    pub async fn hold(&self, shards: impl IntoIterator<Item = usize>) -> Result<Held, ShardUnavailable> {
+        match &self.tx {
+            Some(tx) => Ok(Held::Exec(tx.clone())),
+            None => Ok(Held::Own(Tx::begin(&self.node, shards).await?)),
+        }
+    }
+
+    /// Forgets every watched key (UNWATCH, EXEC, DISCARD, RESET, disconnect).
+    pub fn unwatch(&mut self) {
+        let watch = std::mem::take(&mut self.watch);
+        for (db, key) in watch.keys {
+            let flag = watch.flag.clone();
+            let shard = key_shard(&key, self.node.shards);
+            self.node.post_unheld(shard, move |state| {
+                if let Some(database) = state.keyspace.dbs.get_mut(db) {
+                    database.watched.unwatch(&key, &flag);
+                }
+            });
+        }
+    }
+
+    /// Leaves MULTI (if in it) and forgets watched keys.
+    pub fn discard_transaction(&mut self) {
+        self.multi = None;
+        self.handle.info.borrow_mut().multi = -1;
+        self.unwatch();
     }
 
     /// The command table.

@@ -150,6 +150,8 @@ pub struct Db {
     pub events: super::notify::DbEvents,
     /// Clients blocked on keys of this database.
     pub blocked: super::blocking::BlockedKeys,
+    /// Clients watching keys of this database (WATCH).
+    pub watched: super::watch::WatchedKeys,
 }
 
 /// A mutable borrow of one entry that keeps the database's memory estimate right when dropped.
@@ -226,6 +228,7 @@ impl Db {
             self.volatile.swap_remove(&stored_key);
             self.expired_keys += 1;
             self.events.record(notify::EXPIRED, "expired", &stored_key);
+            self.watched.touch(&stored_key);
             crate::util::lazyfree::release(entry.value);
         }
         None
@@ -248,6 +251,11 @@ impl Db {
         let (_, entry) = self.entries.get_index_mut(index)?;
         access.touch(&mut entry.access);
         Some(entry)
+    }
+
+    /// Whether `key` holds an entry whose time has passed but that nothing removed yet.
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        self.entries.get(key).is_some_and(|e| e.is_expired(now_ms))
     }
 
     /// Whether `key` holds a live entry, without touching access metadata.
@@ -368,6 +376,7 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        self.watched.touch_all();
         let entries = std::mem::take(&mut self.entries);
         let volatile = std::mem::take(&mut self.volatile);
         self.used_bytes = 0;
@@ -381,6 +390,8 @@ impl Db {
         std::mem::swap(&mut self.entries, &mut other.entries);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.used_bytes, &mut other.used_bytes);
+        self.watched.touch_all();
+        other.watched.touch_all();
         let (mine, theirs) = (&self.entries, &other.entries);
         self.blocked.signal_all(|key| mine.contains_key(key));
         other.blocked.signal_all(|key| theirs.contains_key(key));
@@ -455,6 +466,7 @@ impl Db {
             sampled += 1;
             let is_expired = self.entries.get(&key).is_some_and(|e| e.is_expired(now_ms));
             if is_expired {
+                self.watched.touch(&key);
                 if let Some(entry) = self.remove(&key) {
                     crate::util::lazyfree::release(entry.value);
                 }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod node;
 pub mod notify;
 pub mod slot;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -80,12 +81,14 @@ impl<'a> KeyCtx<'a> {
     }
 
     /// Records keyspace event `event` of class `class` (a [`notify`] flag) for `key` in the
-    /// selected database, if the configuration selects the class.
+    /// selected database, if the configuration selects the class. Every change to a key
+    /// comes through here, so it also marks the key's watchers (WATCH).
     #[inline]
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
         if self.cfg.notify_classes() & class != 0 {
             self.ks.record_event(event, self.db, key);
         }
+        self.ks.dbs[self.db].watched.touch(key);
     }
 
     /// As [`KeyCtx::notify`], for database `db` (MOVE, COPY ... DB).
@@ -93,6 +96,9 @@ impl<'a> KeyCtx<'a> {
     pub fn notify_db(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
         if self.cfg.notify_classes() & class != 0 {
             self.ks.record_event(event, db, key);
+        }
+        if let Some(database) = self.ks.dbs.get_mut(db) {
+            database.watched.touch(key);
         }
     }
 

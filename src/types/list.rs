@@ -135,7 +135,7 @@ impl Block {
         if want > self.buf.capacity() {
             // Double, but never past one block: Vec's own doubling would leave a full
             // 4 KiB block in an allocation of up to 8 KiB.
-            let cap = (self.buf.capacity() * 2).max(64).min(BLOCK_CAP).max(want);
+            let cap = (self.buf.capacity() * 2).clamp(64, BLOCK_CAP).max(want);
             self.buf.reserve_exact(cap - self.buf.len());
         }
         encode(&mut self.buf, data);
