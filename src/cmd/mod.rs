@@ -13,6 +13,7 @@ pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -35,6 +36,7 @@ pub fn all_impls() -> Vec<&'static CommandImpl> {
         keyspace::COMMANDS,
         list::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
         server::COMMANDS,
         set::COMMANDS,
         sort::COMMANDS,

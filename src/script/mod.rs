@@ -254,6 +254,12 @@ impl Engine {
         Ok(sha)
     }
 
+    /// The text of the cached script `sha` (case-insensitive), if this engine has it.
+    pub fn body(&self, sha: &[u8]) -> Option<Vec<u8>> {
+        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        self.current().cache.borrow().peek(&sha).map(|compiled| compiled.body.to_vec())
+    }
+
     /// SCRIPT EXISTS for one SHA (case-insensitive).
     pub fn exists(&self, sha: &[u8]) -> bool {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
@@ -330,6 +336,8 @@ struct RunCtx {
 struct Compiled {
     func: Function,
     flags: ScriptFlags,
+    /// The script's text, so another thread can compile it too (EVALSHA elsewhere).
+    body: Rc<[u8]>,
     /// The last non-blank line of the body.
     last_line: usize,
 }
@@ -382,7 +390,7 @@ impl Vm {
                     .filter(|(_, line)| line.iter().any(|b| !b.is_ascii_whitespace()))
                     .last()
                     .map_or(1, |(i, _)| i + 1);
-                Ok(Compiled { func, flags: shebang.flags, last_line })
+                Ok(Compiled { func, flags: shebang.flags, body: Rc::from(body), last_line })
             }
             Err(mlua::Error::SyntaxError { message, .. }) => {
                 Err(Reply::error(format!("ERR Error compiling script (new function): {message}")))

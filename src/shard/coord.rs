@@ -134,6 +134,32 @@ impl Tx {
         self.node.run_on(shard, Some(self.id), f).await
     }
 
+    /// Whether `shard` is held.
+    pub fn holds(&self, shard: usize) -> bool {
+        self.held.borrow().contains(&shard)
+    }
+
+    /// Adds `shard` to the held shards. Waiting for it is deadlock-free only when it is
+    /// above every shard held (the ascending order above), so that is the only case that
+    /// waits; otherwise the shard is taken only if free right now. True if held after.
+    pub async fn add(&self, shard: usize) -> Result<bool, ShardUnavailable> {
+        if self.holds(shard) {
+            return Ok(true);
+        }
+        let above_all = self.held.borrow().iter().all(|&h| h < shard);
+        let granted = if above_all {
+            self.node.request(shard, Some(self.id), Work::Acquire).await?;
+            true
+        } else {
+            let reply = self.node.request(shard, Some(self.id), Work::TryAcquire).await?;
+            reply.downcast::<bool>().map(|b| *b).unwrap_or(false)
+        };
+        if granted {
+            self.held.borrow_mut().push(shard);
+        }
+        Ok(granted)
+    }
+
     /// Releases every held shard.
     pub fn release(self) {
         drop(self);

@@ -40,6 +40,9 @@ pub enum Work {
     Run(ShardFn),
     /// Hold the shard for the request's transaction (granted in arrival order).
     Acquire,
+    /// Hold the shard for the request's transaction if it is free now; never waits
+    /// (replies whether it was granted).
+    TryAcquire,
     /// Let go of the shard.
     Release,
     /// Run a closure even while the shard is held by a transaction. For state outside the
@@ -438,6 +441,10 @@ impl Node {
                 Some(_) => self.gate.park(Parked { tx, work: Work::Acquire, reply }),
                 None => self.respond(reply, Box::new(())),
             },
+            Work::TryAcquire => {
+                let granted = tx.is_some_and(|t| self.gate.try_take(t));
+                self.respond(reply, Box::new(granted));
+            }
             Work::Release => {
                 if let Some(t) = tx
                     && self.gate.release(t)

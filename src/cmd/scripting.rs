@@ -1,0 +1,328 @@
+//! Lua scripts: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT LOAD / EXISTS / FLUSH.
+//!
+//! Each shard thread has its own Lua engine ([`crate::script::Engine`]). A script runs on
+//! the thread of the connection that sent it, as a transaction of the one coordination
+//! mechanism: before it starts, it holds the shards of its declared KEYS (only those: a
+//! script whose keys sit on one shard pauses that shard alone); every `redis.call` then
+//! runs on its key's shard inside that transaction, so the script is atomic.
+//!
+//! **Keys a script did not declare.** Many libraries read or write keys they did not pass
+//! in KEYS. A call whose key is on a shard the script does not hold adds that shard to the
+//! transaction: at once if it lies above every shard held (ascending order, so it cannot
+//! deadlock), otherwise only if nobody holds it, retried for up to 100 ms. What it costs:
+//! one round trip per newly held shard, and, when the shard is busy and out of order, the
+//! script fails with an error (Redis scripts do not roll back; neither do these) and its
+//! SHA is remembered on this thread, so from its next run on it holds every shard from
+//! the start — atomic, at the price of pausing the whole server for its run.
+//!
+//! SCRIPT LOAD compiles on every thread; EVALSHA of a script another thread compiled
+//! (e.g. sent with EVAL on another connection) fetches its text from that thread.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::command::error::NOT_INTEGER;
+use crate::command::{CmdError, CmdResult, Command, CommandImpl, Flags, Handler, LocalFuture};
+use crate::protocol::{Args, OwnedArgs, Reply};
+use crate::script::{Engine, LogLevel, Prepared, ScriptHost, ScriptSource, host_errors};
+use crate::server::Session;
+use crate::server::clients::ClientHandle;
+use crate::server::dispatch::{resolve, run_resolved};
+use crate::server::session::Held;
+use crate::shard::coord::Tx;
+use crate::shard::slot::key_shard;
+use crate::util::join_all;
+use crate::util::num::parse_canonical_i64;
+
+/// The commands this file implements.
+pub const COMMANDS: &[CommandImpl] = &[
+    CommandImpl { name: "eval", handler: Handler::Async(eval) },
+    CommandImpl { name: "evalsha", handler: Handler::Async(evalsha) },
+    CommandImpl { name: "eval_ro", handler: Handler::Async(eval_ro) },
+    CommandImpl { name: "evalsha_ro", handler: Handler::Async(evalsha_ro) },
+    CommandImpl { name: "script|load", handler: Handler::Async(script_load) },
+    CommandImpl { name: "script|exists", handler: Handler::Async(script_exists) },
+    CommandImpl { name: "script|flush", handler: Handler::Async(script_flush) },
+];
+
+thread_local! {
+    /// This thread's Lua engine.
+    static ENGINE: Rc<Engine> = Rc::new(Engine::new());
+    /// Scripts (by SHA) seen touching keys they did not declare: they hold every shard.
+    static UNDECLARED: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+fn engine() -> Rc<Engine> {
+    ENGINE.with(Rc::clone)
+}
+
+/// How long a script waits for the shard of an undeclared key held by someone else.
+const UNDECLARED_WAIT: Duration = Duration::from_millis(100);
+
+/// EVAL script numkeys [key ...] [arg ...]: runs a Lua script.
+fn eval<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(eval_generic(s, args, false, false))
+}
+
+/// EVALSHA sha1 numkeys [key ...] [arg ...]: runs a cached Lua script.
+fn evalsha<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(eval_generic(s, args, true, false))
+}
+
+/// EVAL_RO script numkeys [key ...] [arg ...]: runs a Lua script that may not write.
+fn eval_ro<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(eval_generic(s, args, false, true))
+}
+
+/// EVALSHA_RO sha1 numkeys [key ...] [arg ...]: runs a cached Lua script that may not write.
+fn evalsha_ro<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(eval_generic(s, args, true, true))
+}
+
+async fn eval_generic(s: &mut Session, args: Args<'_>, by_sha: bool, read_only: bool) -> CmdResult {
+    let numkeys = parse_canonical_i64(args.get(2)).ok_or(NOT_INTEGER)?;
+    if numkeys > (args.len() - 3) as i64 {
+        return Err(CmdError::from_static("ERR Number of keys can't be greater than number of args"));
+    }
+    if numkeys < 0 {
+        return Err(CmdError::from_static("ERR Number of keys can't be negative"));
+    }
+    let numkeys = numkeys as usize;
+    let keys: Vec<Bytes> = (3..3 + numkeys).map(|i| Bytes::copy_from_slice(args.get(i))).collect();
+    let argv: Vec<Bytes> = (3 + numkeys..args.len()).map(|i| Bytes::copy_from_slice(args.get(i))).collect();
+    let engine = engine();
+    let prepared = match prepare(s, &engine, args.get(1), by_sha).await? {
+        Ok(prepared) => prepared,
+        Err(reply) => return Ok(reply),
+    };
+    let node = s.node.clone();
+    let everywhere = UNDECLARED.with(|u| u.borrow().contains(&prepared.sha));
+    let shards: Vec<usize> =
+        if everywhere { (0..node.shards).collect() } else { keys.iter().map(|k| key_shard(k, node.shards)).collect() };
+    let tx = match s.hold(shards).await? {
+        Held::Own(tx) => Rc::new(tx),
+        Held::Exec(tx) => tx,
+    };
+    let host = Host::new(s, tx, read_only || prepared.flags.no_writes, prepared.sha.clone());
+    Ok(engine.run_prepared(&prepared, keys, argv, Rc::new(host)).await)
+}
+
+/// Compiles or finds the script: by text (EVAL), or by SHA in this thread's cache or,
+/// failing that, another thread's. `Ok(Err(reply))` is an error reply for the client.
+async fn prepare(
+    s: &Session,
+    engine: &Engine,
+    script: &[u8],
+    by_sha: bool,
+) -> Result<Result<Prepared, Reply>, CmdError> {
+    if !by_sha {
+        return Ok(engine.prepare(ScriptSource::Body(script)));
+    }
+    let missing = match engine.prepare(ScriptSource::Sha(script)) {
+        Ok(prepared) => return Ok(Ok(prepared)),
+        Err(reply) => reply,
+    };
+    let node = &s.node;
+    let futures: Vec<_> = (0..node.shards)
+        .filter(|&shard| shard != node.id)
+        .map(|shard| {
+            let sha = script.to_vec();
+            node.run_unheld(shard, move |_| ENGINE.with(|e| e.body(&sha)))
+        })
+        .collect();
+    for body in join_all(futures).await {
+        if let Some(body) = body? {
+            return Ok(engine.prepare(ScriptSource::Body(&body)));
+        }
+    }
+    Ok(Err(missing))
+}
+
+/// The server side of a running script: runs its `redis.call`s inside its transaction.
+struct Host {
+    inner: Rc<HostInner>,
+}
+
+struct HostInner {
+    /// A session of its own (SELECT inside a script does not change the client's
+    /// database), running in the script's transaction.
+    /// Taken out while a call runs (calls of one script never overlap).
+    session: RefCell<Option<Session>>,
+    node: Rc<crate::shard::Node>,
+    tx: Rc<Tx>,
+    read_only: bool,
+    sha: String,
+}
+
+impl Host {
+    fn new(parent: &Session, tx: Rc<Tx>, read_only: bool, sha: String) -> Host {
+        let info = parent.handle.info.borrow().clone();
+        let mut session = Session::new(parent.node.clone(), Rc::new(ClientHandle::new(info)));
+        session.tx = Some(tx.clone());
+        let node = parent.node.clone();
+        Host { inner: Rc::new(HostInner { session: RefCell::new(Some(session)), node, tx, read_only, sha }) }
+    }
+}
+
+impl HostInner {
+    /// Makes sure the transaction holds every shard `cmd` needs (see the module doc).
+    async fn hold_for(&self, cmd: &Command, args: Args<'_>) -> Result<(), Reply> {
+        let shards = self.node.shards;
+        let mut needed: Vec<usize> = match cmd.handler {
+            Some(Handler::Keyed { .. }) => {
+                cmd.key_positions(args).positions.iter().map(|&p| key_shard(args.get(p), shards)).collect()
+            }
+            Some(Handler::Async(_)) => (0..shards).collect(),
+            Some(Handler::Local(_)) | None => Vec::new(),
+        };
+        needed.sort_unstable();
+        needed.dedup();
+        for shard in needed {
+            if self.tx.holds(shard) {
+                continue;
+            }
+            UNDECLARED.with(|u| u.borrow_mut().insert(self.sha.clone()));
+            let deadline = Instant::now() + UNDECLARED_WAIT;
+            loop {
+                match self.tx.add(shard).await {
+                    Ok(true) => break,
+                    Ok(false) if Instant::now() < deadline => glommio::timer::sleep(Duration::from_millis(1)).await,
+                    Ok(false) => {
+                        return Err(Reply::error(
+                            "ERR a key the script did not declare lives on a shard another transaction holds; \
+                             declare it in KEYS (this script holds every shard from its next run on)",
+                        ));
+                    }
+                    Err(e) => return Err(CmdError::from(e).into()),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ScriptHost for Host {
+    fn call(&self, args: Vec<Bytes>, resp: u8) -> Pin<Box<dyn std::future::Future<Output = Reply>>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let owned = OwnedArgs::from_slices(args.iter());
+            let view = owned.view();
+            let registry = inner.node.registry.clone();
+            if view.is_empty() || registry.get(view.get(0)).is_none() {
+                return Reply::error(host_errors::UNKNOWN_COMMAND);
+            }
+            let cmd = match resolve(&registry, view) {
+                Ok(cmd) => cmd,
+                Err(e) if e.text().starts_with(b"ERR wrong number of arguments") => {
+                    return Reply::error(host_errors::WRONG_ARITY);
+                }
+                Err(e) => return e.into(),
+            };
+            if cmd.flags.contains(Flags::NOSCRIPT) {
+                return Reply::error(host_errors::NOT_ALLOWED);
+            }
+            if inner.read_only && cmd.flags.contains(Flags::WRITE) {
+                return Reply::error(host_errors::WRITE_IN_READ_ONLY);
+            }
+            if let Err(reply) = inner.hold_for(cmd, view).await {
+                return reply;
+            }
+            let Some(mut session) = inner.session.borrow_mut().take() else {
+                return Reply::error("ERR a script ran two commands at once");
+            };
+            session.set_resp(resp);
+            let reply = run_resolved(&mut session, Ok(cmd), view).await;
+            *inner.session.borrow_mut() = Some(session);
+            reply
+        })
+    }
+
+    fn log(&self, level: LogLevel, message: &[u8]) {
+        use crate::server::log::{Level, log};
+        let level = match level {
+            LogLevel::Debug => Level::Debug,
+            LogLevel::Verbose => Level::Verbose,
+            LogLevel::Notice => Level::Notice,
+            LogLevel::Warning => Level::Warning,
+        };
+        log(level, &String::from_utf8_lossy(message));
+    }
+}
+
+/// SCRIPT LOAD script: compiles the script on every thread and replies its SHA1.
+fn script_load<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(async move {
+        let body = args.get(2).to_vec();
+        let sha = match engine().load(&body) {
+            Ok(sha) => sha,
+            Err(reply) => return Ok(reply),
+        };
+        let node = &s.node;
+        let futures: Vec<_> = (0..node.shards)
+            .filter(|&shard| shard != node.id)
+            .map(|shard| {
+                let body = body.clone();
+                node.run_unheld(shard, move |_| ENGINE.with(|e| e.load(&body).is_ok()))
+            })
+            .collect();
+        for loaded in join_all(futures).await {
+            loaded?;
+        }
+        Ok(Reply::Bulk(Bytes::from(sha)))
+    })
+}
+
+/// SCRIPT EXISTS sha1 [sha1 ...]: for each SHA, 1 if some thread has the script cached.
+fn script_exists<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(async move {
+        let shas: Vec<Vec<u8>> = args.iter_from(2).map(<[u8]>::to_vec).collect();
+        let node = &s.node;
+        let futures: Vec<_> = (0..node.shards)
+            .map(|shard| {
+                let shas = shas.clone();
+                node.run_unheld(shard, move |_| {
+                    ENGINE.with(|e| shas.iter().map(|sha| e.exists(sha)).collect::<Vec<_>>())
+                })
+            })
+            .collect();
+        let mut found = vec![false; shas.len()];
+        for result in join_all(futures).await {
+            for (f, exists) in found.iter_mut().zip(result?) {
+                *f |= exists;
+            }
+        }
+        Ok(Reply::Array(found.into_iter().map(|f| Reply::Int(i64::from(f))).collect()))
+    })
+}
+
+/// SCRIPT FLUSH [ASYNC|SYNC]: drops every cached script on every thread.
+fn script_flush<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(async move {
+        let mode_ok = match args.len() {
+            2 => true,
+            3 => args.get(2).eq_ignore_ascii_case(b"sync") || args.get(2).eq_ignore_ascii_case(b"async"),
+            _ => false,
+        };
+        if !mode_ok {
+            return Err(CmdError::from_static("ERR SCRIPT FLUSH only support SYNC|ASYNC option"));
+        }
+        let node = &s.node;
+        let futures: Vec<_> = (0..node.shards)
+            .map(|shard| {
+                node.run_unheld(shard, |_| {
+                    ENGINE.with(|e| e.flush());
+                    UNDECLARED.with(|u| u.borrow_mut().clear());
+                })
+            })
+            .collect();
+        for result in join_all(futures).await {
+            result?;
+        }
+        Ok(Reply::Ok)
+    })
+}
