@@ -13,9 +13,12 @@
 //!
 //! **Order.** A transaction acquires its shards one at a time in ascending shard index,
 //! waiting for each grant before asking for the next, and releases them all at the end.
+//! One that needs another shard later (a script touching a key it did not declare,
+//! [`Tx::add`]) waits for it only if it lies above every shard it holds; otherwise it
+//! takes it only if it is free at that moment (`TryAcquire`, which never waits).
 //!
 //! **Why it cannot deadlock.** A transaction waits only for a shard with a higher index
-//! than every shard it already holds. A cycle of waiting transactions would need one of
+//! than every shard it already holds (a `TryAcquire` is answered at once, granted or not). A cycle of waiting transactions would need one of
 //! them to wait for a lower-indexed shard held by another — impossible. Requests that are
 //! not transactions hold nothing, so they cannot be part of a cycle either; they just
 //! wait in the queue. The channel loops never wait on a full channel while handling a
