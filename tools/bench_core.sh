@@ -18,7 +18,10 @@
 #                 Default: 200000 at -P 1; 2000000 at -P >1 except mset, which
 #                 sends 10 keys per request and gets 400000, and zrange_100
 #                 (~1 KB replies) gets 100000 at -P 1 and 400000 at -P >1
-#                 (each run ~2-3 s here). QUICK divides the defaults by 10.
+#                 (each run ~2-3 s here); multi_exec_5 gets 100000 at -P 1 and
+#                 400000 at -P >1 (a request is a 7-command transaction), and
+#                 evalsha_rmw and the cas_* tests 1000000 at -P >1 (Redis runs
+#                 Lua there). QUICK divides the defaults by 10.
 #   CLIENTS       redis-benchmark -c (default 50)
 #   KEYSPACE      redis-benchmark -r (default 100000)
 #   TESTS         comma/space separated redis-benchmark -t names (default set,get,incr,mset),
@@ -31,6 +34,21 @@
 #                 pops the elements lpush pushed (both use the key mylist, same N);
 #                 the length of mylist is read before and after every lpop run and
 #                 recorded in checks.csv, and the report warns if pops hit an empty list.
+#                 Transaction / scripting / compare-and-set tests (SECTION=tx):
+#                   evalsha_rmw     EVALSHA of a GET-add-SET script, on both servers
+#                   multi_exec_5    MULTI, INCR, SET, GET, HSET, HGET, EXEC per request,
+#                                   on both servers, sent by tools/txbench (built into
+#                                   target/txbench); a request = one transaction
+#                   cas_set_ifeq    tallkv SET k v IFEQ v
+#                   cas_delex_ifeq  tallkv DELEX k IFEQ v (tools/txbench, one preloaded key
+#                                   per request; DBSIZE before/after goes to checks.csv)
+#                   cas_digest      tallkv DIGEST k
+#                   cas_incrbybounded tallkv INCRBYBOUNDED k 1 MIN 0 MAX 1000000000
+#                 Redis 7.0 has no CAS commands: for the cas_* tests Redis runs EVALSHA
+#                 of the equivalent Lua script (SCRIPT, CUSTOM_TEST_REDIS below). Keys of
+#                 cas_set_ifeq / cas_digest (all KEYSPACE) and cas_delex_ifeq (one per
+#                 request) are preloaded with the token on both servers before each pair.
+#                   SECTION=tx TESTS=evalsha_rmw,multi_exec_5,cas_set_ifeq,cas_delex_ifeq,cas_digest,cas_incrbybounded WRITE=1 tools/bench_core.sh
 #   SECTION       report section name (default core): markers
 #                 <!-- bench_SECTION:begin --> / <!-- bench_SECTION:end --> in
 #                 BENCHMARKS.md and default OUT_DIR bench-results/SECTION-<timestamp>;
@@ -125,6 +143,10 @@ requests_for() { # $1 = pipeline depth, $2 = test
     local n
     if [[ $2 == zrange_100 ]]; then
         if (($1 == 1)); then n=100000; else n=400000; fi
+    elif [[ $2 == multi_exec_5 ]]; then
+        if (($1 == 1)); then n=100000; else n=400000; fi
+    elif [[ $2 == evalsha_rmw || $2 == cas_* ]] && (($1 > 1)); then
+        n=1000000
     elif (($1 == 1)); then n=200000; elif [[ $2 == mset ]]; then n=400000; else n=2000000; fi
     echo $((n / QDIV))
 }
@@ -135,9 +157,60 @@ declare -A CUSTOM_TEST=([zrange_100]="ZRANGE bench:zset 0 99")
 ZSET_100=()
 for ((i = 0; i < 100; i++)); do ZSET_100+=("$i" "m$i"); done
 
-bench_args() { # $1 = test: prints the test-selecting tail of the redis-benchmark argv, one per line
-    if [[ -n ${CUSTOM_TEST[$1]:-} ]]; then
-        printf '%s\n' --csv ${CUSTOM_TEST[$1]}
+# Transaction / scripting / compare-and-set tests (SECTION=tx). Redis 7.0.15 has
+# no CAS commands, so for each cas_* test Redis runs what a Redis user runs
+# instead: EVALSHA of the equivalent Lua script (CUSTOM_TEST_REDIS; tallkv runs
+# CUSTOM_TEST). The scripts are loaded with SCRIPT LOAD on both servers before
+# each pair; their SHA1s are computed here and checked against SCRIPT LOAD's reply.
+CAS_TOKEN=tok-5f3a9c2e81d4b706
+declare -A SCRIPT=(
+    [rmw]="local v = tonumber(redis.call('get', KEYS[1]) or '0') + tonumber(ARGV[1]) redis.call('set', KEYS[1], v) return v"
+    [set_ifeq]="if redis.call('get', KEYS[1]) == ARGV[2] then return redis.call('set', KEYS[1], ARGV[1]) else return false end"
+    [delex_ifeq]="if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end"
+    [digest]="local v = redis.call('get', KEYS[1]) if v then return redis.sha1hex(v) end return false"
+    [incrbybounded]="local n = tonumber(redis.call('get', KEYS[1]) or '0') + tonumber(ARGV[1]) if n < tonumber(ARGV[2]) then return redis.error_reply('ERR increment would take the value below MIN') end if n > tonumber(ARGV[3]) then return redis.error_reply('ERR increment would take the value above MAX') end return redis.call('incrby', KEYS[1], ARGV[1])"
+)
+SCRIPT_ORDER=(rmw set_ifeq delex_ifeq digest incrbybounded)
+declare -A SHA=()
+for s in "${SCRIPT_ORDER[@]}"; do
+    SHA[$s]=$(printf '%s' "${SCRIPT[$s]}" | sha1sum | cut -d' ' -f1)
+done
+declare -A TEST_SCRIPT=([evalsha_rmw]=rmw [cas_set_ifeq]=set_ifeq [cas_delex_ifeq]=delex_ifeq
+    [cas_digest]=digest [cas_incrbybounded]=incrbybounded)
+CUSTOM_TEST+=(
+    [evalsha_rmw]="EVALSHA ${SHA[rmw]} 1 rmw:__rand_int__ 1"
+    [multi_exec_5]="INCR tx:__rand_int__:n ; SET tx:__rand_int__:s $CAS_TOKEN ; GET tx:__rand_int__:s ; HSET tx:__rand_int__:h f $CAS_TOKEN ; HGET tx:__rand_int__:h f"
+    [cas_set_ifeq]="SET cas:__rand_int__ $CAS_TOKEN IFEQ $CAS_TOKEN"
+    [cas_delex_ifeq]="DELEX casdel:__seq_int__ IFEQ $CAS_TOKEN"
+    [cas_digest]="DIGEST cas:__rand_int__"
+    [cas_incrbybounded]="INCRBYBOUNDED cnt:__rand_int__ 1 MIN 0 MAX 1000000000"
+)
+declare -A CUSTOM_TEST_REDIS=(
+    [cas_set_ifeq]="EVALSHA ${SHA[set_ifeq]} 1 cas:__rand_int__ $CAS_TOKEN $CAS_TOKEN"
+    [cas_delex_ifeq]="EVALSHA ${SHA[delex_ifeq]} 1 casdel:__seq_int__ $CAS_TOKEN"
+    [cas_digest]="EVALSHA ${SHA[digest]} 1 cas:__rand_int__"
+    [cas_incrbybounded]="EVALSHA ${SHA[incrbybounded]} 1 cnt:__rand_int__ 1 0 1000000000"
+)
+# Tests driven by tools/txbench instead of redis-benchmark: MULTI/EXEC needs a
+# client that counts transactions; DELEX IFEQ needs each request to delete a
+# distinct, existing key (__seq_int__ = request index; the keys are preloaded).
+uses_txbench() { [[ $1 == multi_exec_5 || $1 == cas_delex_ifeq ]]; }
+needs_txbench() { uses_txbench "$1" || [[ $1 == cas_set_ifeq || $1 == cas_digest ]]; } # + preloading
+TXBENCH_BIN=target/txbench/release/txbench
+
+test_command() { # $1 = test, $2 = server: the custom command line (empty for -t tests)
+    if [[ $2 == redis && -n ${CUSTOM_TEST_REDIS[$1]:-} ]]; then
+        echo "${CUSTOM_TEST_REDIS[$1]}"
+    else
+        echo "${CUSTOM_TEST[$1]:-}"
+    fi
+}
+
+bench_args() { # $1 = test, $2 = server: prints the test-selecting tail of the redis-benchmark argv, one per line
+    local c
+    c=$(test_command "$1" "${2:-tallkv}")
+    if [[ -n $c ]]; then
+        printf '%s\n' --csv $c
     else
         printf '%s\n' -t "$1" --csv
     fi
@@ -161,6 +234,14 @@ done
 if [[ $BUILD == 1 ]]; then
     log "cargo build --release"
     cargo build --release || die "cargo build --release failed; fix the build, or set TALLKV_CMD (BUILD=0) to benchmark another command"
+fi
+
+NEED_TXBENCH=0
+for t in "${TEST_LIST[@]}"; do needs_txbench "$t" && NEED_TXBENCH=1; done
+if [[ $NEED_TXBENCH == 1 ]] && [[ $BUILD == 1 || ! -x $TXBENCH_BIN ]]; then
+    log "cargo build --release --manifest-path tools/txbench/Cargo.toml --target-dir target/txbench"
+    cargo build --release --manifest-path tools/txbench/Cargo.toml --target-dir target/txbench \
+        || die "building tools/txbench failed"
 fi
 
 # Split the command strings like a shell would (quotes honoured), then insert
@@ -316,12 +397,51 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no-commit")
     echo "redis_cmd=taskset -c $SERVER_CORE $(q "${REDIS_ARGV[@]}")"
     echo "tallkv_cmd=taskset -c $SERVER_CORE $(q "${TALLKV_ARGV[@]}")"
     echo "tallkv_cmd_overridden=$([[ $TALLKV_CMD == "target/release/tallkv --threads 1 --save ''" ]] && echo 0 || echo 1)"
-    echo "bench_cmd=taskset -c $CLIENT_CORE redis-benchmark -p PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH -t TEST --csv"
+    plain=0
+    for t in "${TEST_LIST[@]}"; do [[ -n ${CUSTOM_TEST[$t]:-} ]] || plain=1; done
+    ((plain == 0)) \
+        || echo "bench_cmd=taskset -c $CLIENT_CORE redis-benchmark -p PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH -t TEST --csv"
     for t in "${TEST_LIST[@]}"; do
-        [[ -z ${CUSTOM_TEST[$t]:-} ]] \
-            || echo "bench_cmd_$t=taskset -c $CLIENT_CORE redis-benchmark -p PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH --csv ${CUSTOM_TEST[$t]}"
+        if uses_txbench "$t"; then
+            for name in tallkv redis; do
+                c=$(test_command "$t" "$name")
+                p=PORT sfx=
+                if [[ -n ${CUSTOM_TEST_REDIS[$t]:-} ]]; then p=${name^^}_PORT; [[ $name == tallkv ]] || sfx=_redis; fi
+                echo "bench_cmd_$t$sfx=taskset -c $CLIENT_CORE $TXBENCH_BIN -p $p -c $CLIENTS -n N -r $KEYSPACE -P DEPTH --name $t -q$([[ $t == multi_exec_5 ]] && echo " --multi") -- ${c// ; / \';\' }"
+                [[ -n ${CUSTOM_TEST_REDIS[$t]:-} ]] || break
+            done
+        elif [[ -n ${CUSTOM_TEST_REDIS[$t]:-} ]]; then
+            echo "bench_cmd_$t=taskset -c $CLIENT_CORE redis-benchmark -p TALLKV_PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH --csv ${CUSTOM_TEST[$t]}"
+            echo "bench_cmd_${t}_redis=taskset -c $CLIENT_CORE redis-benchmark -p REDIS_PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH --csv ${CUSTOM_TEST_REDIS[$t]}"
+        else
+            [[ -z ${CUSTOM_TEST[$t]:-} ]] \
+                || echo "bench_cmd_$t=taskset -c $CLIENT_CORE redis-benchmark -p PORT -c $CLIENTS -n N -r $KEYSPACE -P DEPTH --csv ${CUSTOM_TEST[$t]}"
+        fi
         [[ $t != zrange_100 ]] \
             || echo "setup_$t=redis-cli -p PORT del bench:zset; redis-cli -p PORT zadd bench:zset 0 m0 1 m1 2 m2 ... 99 m99   # on both servers before each pair"
+        [[ -z ${TEST_SCRIPT[$t]:-} ]] \
+            || echo "setup_$t=redis-cli -p PORT SCRIPT LOAD \"${SCRIPT[${TEST_SCRIPT[$t]}]}\"   # on both servers before each pair; sha1 ${SHA[${TEST_SCRIPT[$t]}]}"
+        case $t in
+            cas_set_ifeq | cas_digest)
+                echo "setup_${t}_keys=$TXBENCH_BIN -p PORT -c 4 -P 1000 -n $KEYSPACE -- SET cas:__seq_int__ $CAS_TOKEN   # on both servers before each pair: keys cas:000000000000..$(printf '%012d' $((KEYSPACE - 1)))"
+                ;;
+            cas_delex_ifeq)
+                echo "setup_${t}_keys=$TXBENCH_BIN -p PORT -c 4 -P 1000 -n N -- SET casdel:__seq_int__ $CAS_TOKEN   # on both servers before each pair: one key per request"
+                ;;
+        esac
+        if [[ -n ${TEST_SCRIPT[$t]:-} ]] || uses_txbench "$t"; then
+            echo "run_tallkv_$t=${CUSTOM_TEST[$t]}"
+            echo "run_redis_$t=$(test_command "$t" redis)"
+            echo "client_$t=$(uses_txbench "$t" && echo txbench || echo redis-benchmark)"
+        fi
+    done
+    for sname in "${SCRIPT_ORDER[@]}"; do
+        for t in "${TEST_LIST[@]}"; do
+            if [[ ${TEST_SCRIPT[$t]:-} == "$sname" ]]; then
+                echo "script_$sname=${SHA[$sname]} ${SCRIPT[$sname]}"
+                break
+            fi
+        done
     done
     echo "section=$SECTION"
     echo "tests=${TEST_LIST[*]}"
@@ -342,16 +462,25 @@ measure() { # $1 round, $2 depth, $3 test, $4 server
     [[ $name == redis ]] && other=tallkv || other=redis
     n=$(requests_for "$depth" "$test")
     pid=${PID[$name]} opid=${PID[$other]}
-    local targs
-    mapfile -t targs < <(bench_args "$test")
-    local cmd=(taskset -c "$CLIENT_CORE" redis-benchmark -p "${PORT[$name]}" -c "$CLIENTS"
-        -n "$n" -r "$KEYSPACE" -P "$depth" "${targs[@]}")
+    local targs cmd
+    if uses_txbench "$test"; then
+        read -r -a targs <<<"$(test_command "$test" "$name")"
+        cmd=(taskset -c "$CLIENT_CORE" "$TXBENCH_BIN" -p "${PORT[$name]}" -c "$CLIENTS"
+            -n "$n" -r "$KEYSPACE" -P "$depth" --name "$test" -q)
+        [[ $test != multi_exec_5 ]] || cmd+=(--multi)
+        cmd+=(-- "${targs[@]}")
+    else
+        mapfile -t targs < <(bench_args "$test" "$name")
+        cmd=(taskset -c "$CLIENT_CORE" redis-benchmark -p "${PORT[$name]}" -c "$CLIENTS"
+            -n "$n" -r "$KEYSPACE" -P "$depth" "${targs[@]}")
+    fi
     local base="$OUT_DIR/r${round}-P${depth}-${test}-${name}"
     local c0 o0 k0 t0 c1 o1 k1 t1 out status=ok rc=0
     # k*: CPU of redis-benchmark itself (it is reaped as a child of this shell
     # by the time k1 is read) — tells whether the client core was the limit.
     local len0= len1=
     [[ $test != lpop ]] || len0=$(rcli "$name" llen mylist)
+    [[ $test != cas_delex_ifeq ]] || len0=$(rcli "$name" dbsize)
     c0=$(cpu_ticks "$pid"); o0=$(cpu_ticks "$opid"); k0=$(child_ticks); t0=$(date +%s%N)
     out=$(timeout --foreground "$BENCH_TIMEOUT" "${cmd[@]}" 2>"$base.err") || rc=$?
     t1=$(date +%s%N); k1=$(child_ticks)
@@ -367,6 +496,16 @@ measure() { # $1 round, $2 depth, $3 test, $4 server
         echo "$round,$depth,$test,$name,$n,mylist,$len0,$len1" >>"$OUT_DIR/checks.csv"
         if ! [[ $len0 =~ ^[0-9]+$ && $len1 =~ ^[0-9]+$ ]] || ((len0 - len1 < n)); then
             log "WARNING: $name lpop -P $depth: LLEN mylist ${len0:-?} -> ${len1:-?}, fewer pops than $n requests (put lpush before lpop in TESTS)"
+        fi
+    fi
+    if [[ $test == cas_delex_ifeq ]]; then
+        # Did every DELEX IFEQ (or its script) delete a key? Each request names its own preloaded key.
+        len1=$(rcli "$name" dbsize)
+        [[ -e $OUT_DIR/checks.csv ]] \
+            || echo "round,pipeline,test,server,requests,key,llen_before,llen_after" >"$OUT_DIR/checks.csv"
+        echo "$round,$depth,$test,$name,$n,DBSIZE,$len0,$len1" >>"$OUT_DIR/checks.csv"
+        if ! [[ $len0 =~ ^[0-9]+$ && $len1 =~ ^[0-9]+$ ]] || ((len0 - len1 != n)); then
+            log "WARNING: $name cas_delex_ifeq -P $depth: DBSIZE ${len0:-?} -> ${len1:-?}, not $n deletions"
         fi
     fi
     printf '%s\n' "$out" >"$base.csv"
@@ -396,9 +535,33 @@ measure() { # $1 round, $2 depth, $3 test, $4 server
 }
 
 # Test fixtures, set up on both servers before each pair (outside the measurement).
-prepare_test() { # $1 = test
-    local name r
+seed_keys() { # $1 = server, $2 = key pattern with __seq_int__, $3 = count: SET each key to CAS_TOKEN
+    local out
+    out=$(timeout --foreground "$BENCH_TIMEOUT" taskset -c "$CLIENT_CORE" "$TXBENCH_BIN" -p "${PORT[$1]}" \
+        -c 4 -P 1000 -n "$3" -- SET "$2" "$CAS_TOKEN" 2>&1) || die "$1: preloading $3 keys $2 failed: $out"
+}
+
+prepare_test() { # $1 = test, $2 = pipeline depth
+    local name r s=${TEST_SCRIPT[$1]:-}
+    if [[ -n $s ]]; then
+        for name in redis tallkv; do
+            r=$(rcli "$name" script load "${SCRIPT[$s]}")
+            [[ $r == "${SHA[$s]}" ]] || die "$name: SCRIPT LOAD of the $s script replied '$r', expected ${SHA[$s]}"
+        done
+    fi
     case $1 in
+        cas_set_ifeq | cas_digest)
+            for name in redis tallkv; do
+                seed_keys "$name" "cas:__seq_int__" "$KEYSPACE"
+                r=$(rcli "$name" get "cas:$(printf '%012d' $((KEYSPACE - 1)))")
+                [[ $r == "$CAS_TOKEN" ]] || die "$name: preloading cas:* keys failed (last key holds '$r')"
+            done
+            ;;
+        cas_delex_ifeq)
+            for name in redis tallkv; do
+                seed_keys "$name" "casdel:__seq_int__" "$(requests_for "$2" "$1")"
+            done
+            ;;
         zrange_100)
             for name in redis tallkv; do
                 rcli "$name" del bench:zset >/dev/null
@@ -417,7 +580,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             for name in redis tallkv; do timeout --foreground 10 redis-cli -p "${PORT[$name]}" flushall >/dev/null; done
         fi
         for test in "${TEST_LIST[@]}"; do
-            prepare_test "$test"
+            prepare_test "$test" "$depth"
             # The pair: Redis, then tallkv, back to back.
             measure "$round" "$depth" "$test" redis
             measure "$round" "$depth" "$test" tallkv

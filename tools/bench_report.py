@@ -28,11 +28,31 @@ import sys
 from pathlib import Path
 
 DEFAULT_SECTION = "core"
-SECTION_TITLES = {"core": "Core benchmark", "types": "Data-type benchmark"}
+SECTION_TITLES = {"core": "Core benchmark", "types": "Data-type benchmark",
+                  "tx": "Transaction, scripting and compare-and-set benchmark"}
 # what a custom (non -t) test of bench_core.sh runs, for the report
 CUSTOM_TEST_DESC = {
     "zrange_100": "`ZRANGE bench:zset 0 99` on a sorted set of 100 members (m0..m99, "
                   "scores 0..99) preloaded on both servers before each pair",
+    "evalsha_rmw": "a small read-modify-write script (GET, add ARGV[1], SET) by EVALSHA on "
+                   "random keys, the same on both servers",
+    "multi_exec_5": "one transaction per request, `MULTI`, `INCR tx:R:n`, `SET tx:R:s v`, "
+                    "`GET tx:R:s`, `HSET tx:R:h f v`, `HGET tx:R:h f`, `EXEC` (R random per "
+                    "transaction), the same on both servers, sent by tools/txbench; a request, "
+                    "its rps and its latency are those of a whole transaction (7 commands)",
+    "cas_set_ifeq": "tallkv `SET k v IFEQ v` vs Redis EVALSHA of a compare-then-SET script "
+                    "(Redis 7.0 has no IFEQ); all keys preloaded with v, so every condition "
+                    "holds and every request writes",
+    "cas_delex_ifeq": "tallkv `DELEX k IFEQ v` vs Redis EVALSHA of the GET-compare-DEL script "
+                      "(Redis 7.0 has no DELEX), sent by tools/txbench with one preloaded key "
+                      "per request, so every request deletes a key",
+    "cas_digest": "tallkv `DIGEST k` (XXH3-64 of the value) vs Redis EVALSHA of a script "
+                  "returning `redis.sha1hex` of the value (Redis 7.0 has neither DIGEST nor "
+                  "XXH3 in Lua; SHA1 is the hash of a value it can compute server-side); all "
+                  "keys preloaded",
+    "cas_incrbybounded": "tallkv `INCRBYBOUNDED k 1 MIN 0 MAX 1000000000` vs Redis EVALSHA of a "
+                         "bounded-INCRBY script (INCRBYBOUNDED is tallkv's own); the bounds are "
+                         "never reached, so every request increments",
 }
 REPO = Path(__file__).resolve().parent.parent
 IDLE_WARN_PCT = 2.0   # CPU share the idle server may use during a measurement
@@ -106,13 +126,38 @@ def display_path(run_dir):
         return str(run_dir)
 
 
+def read_checks(run_dir, test):
+    path = run_dir / "checks.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [r for r in csv.DictReader(f) if r["test"] == test]
+
+
+def delex_notes(run_dir):
+    """Notes from checks.csv (DBSIZE before/after each cas_delex_ifeq run)."""
+    rows = read_checks(run_dir, "cas_delex_ifeq")
+    bad = []
+    for r in rows:
+        b, a, n = fnum(r["llen_before"]), fnum(r["llen_after"]), int(r["requests"])
+        if b is None or a is None or b - a != n:
+            bad.append(f"round {r['round']}, `-P {r['pipeline']}` cas_delex_ifeq: {r['server']} "
+                       f"`DBSIZE` went {r['llen_before'] or '?'} → {r['llen_after'] or '?'} over "
+                       f"{n:,} requests, so not every request deleted a key.")
+    summary = None
+    if rows and not bad:
+        summary = (f"DELEX check: in all {len(rows)} cas_delex_ifeq runs `DBSIZE` fell by exactly "
+                   "the number of requests, so every request (DELEX IFEQ on tallkv, the script on "
+                   "Redis) found its key holding the expected value and deleted it.")
+    return summary, bad
+
+
 def lpop_notes(run_dir):
     """Notes from checks.csv (LLEN mylist before/after each lpop run)."""
     path = run_dir / "checks.csv"
     if not path.exists():
         return None, []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_checks(run_dir, "lpop")
     bad = []
     for r in rows:
         b, a, n = fnum(r["llen_before"]), fnum(r["llen_after"]), int(r["requests"])
@@ -186,10 +231,15 @@ def render(run_dir, section=None):
       "parentheses). Absolute values are medians over rounds. Throughput ratio > 1: "
       "tallkv faster; p99 and CPU ratio < 1: tallkv better.")
     w(f"- Both servers pinned to CPU {meta.get('server_core', '0')} (one running idle while the "
-      f"other is driven), redis-benchmark pinned to CPU {meta.get('client_core', '1')}; "
+      f"other is driven), redis-benchmark"
+      + (" (and tools/txbench)" if any(k.startswith("client_") and v == "txbench"
+                                        for k, v in meta.items()) else "")
+      + f" pinned to CPU {meta.get('client_core', '1')}; "
       "loopback TCP. CPU µs/req = server process utime+stime (all threads, "
       f"/proc/PID/stat, {meta.get('clk_tck', '100')} Hz ticks) / requests; an MSET (10 keys) "
-      "counts as one request."
+      "counts as one request"
+      + (", and so does a MULTI/EXEC transaction (7 commands)." if "multi_exec_5" in tests
+         else ".")
       + ("" if meta.get("flush") == "1" else
          " FLUSHALL was not supported by both servers, so databases were not flushed between rounds."))
     custom = [t for t in tests if t in CUSTOM_TEST_DESC]
@@ -204,19 +254,52 @@ def render(run_dir, section=None):
     if meta.get("background"):
         w(f"- Load on the benchmark cores in the second before the servers started: "
           f"{meta['background']}.")
+    ran = [t for t in tests if f"run_tallkv_{t}" in meta]
+    if ran:
+        scripts = {}  # sha -> (name, body)
+        for k, v in meta.items():
+            if k.startswith("script_"):
+                sha, _, body = v.partition(" ")
+                scripts[sha] = (k[len("script_"):], body)
+
+        def shown_cmd(c):
+            for sha, (name, _) in scripts.items():
+                c = c.replace(sha, f"<{name}>")
+            return f"`{c}`"
+
+        w("")
+        w("What each server ran (R = random key number in 0..KEYSPACE-1, N = request index; "
+          "`<name>` = SHA1 of the script of that name below, loaded with SCRIPT LOAD on both "
+          "servers before each pair):")
+        w("")
+        w("| test | client | tallkv ran | Redis ran |")
+        w("|---|---|---|---|")
+        for t in ran:
+            w(f"| {t} | {meta.get(f'client_{t}', '?')} "
+              f"| {shown_cmd(meta[f'run_tallkv_{t}']).replace('__rand_int__', 'R').replace('__seq_int__', 'N')} "
+              f"| {shown_cmd(meta.get(f'run_redis_{t}', '?')).replace('__rand_int__', 'R').replace('__seq_int__', 'N')} |")
+        if scripts:
+            w("")
+            w("Scripts:")
+            w("")
+            for sha, (name, body) in scripts.items():
+                w(f"- `<{name}>` (sha1 `{sha}`): `{body}`")
     w("")
     w("Commands:")
     w("")
     w("```sh")
     w(meta.get("redis_cmd", "?"))
     w(meta.get("tallkv_cmd", "?"))
-    w(meta.get("bench_cmd", "?"))
+    if "bench_cmd" in meta:
+        w(meta["bench_cmd"])
     for k, v in meta.items():
         if k.startswith(("bench_cmd_", "setup_")):
             w(v)
     w("```")
 
     lpop_ok, notes = lpop_notes(run_dir)
+    delex_ok, delex_bad = delex_notes(run_dir)
+    notes += delex_bad
     for p in pipelines:
         reqs = sorted({data[(p, t)][rd][s]["requests"]
                        for t in tests if (p, t) in data
@@ -290,7 +373,10 @@ def render(run_dir, section=None):
                                  f"(see {shown}/r*-P{p}-{t}-{s}.err).")
 
         w("")
-        w("Core busy %, median (server core / redis-benchmark core): " + "; ".join(busy_cells) + ".")
+        txb = [t for t in tests if meta.get(f"client_{t}") == "txbench" and (p, t) in data]
+        client_core = ("redis-benchmark core" if not txb else
+                       "client core: redis-benchmark, txbench for " + ", ".join(txb))
+        w(f"Core busy %, median (server core / {client_core}): " + "; ".join(busy_cells) + ".")
         if unsaturated:
             w("")
             w(f"Server core below {BUSY_WARN_PCT:.0f}% busy: {', '.join(unsaturated)}. "
@@ -302,6 +388,9 @@ def render(run_dir, section=None):
     if lpop_ok:
         w("")
         w(lpop_ok)
+    if delex_ok:
+        w("")
+        w(delex_ok)
     if notes:
         w("")
         w("Notes:")
