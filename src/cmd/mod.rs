@@ -7,6 +7,7 @@ pub mod blocking;
 pub mod cas;
 pub mod command;
 pub mod connection;
+pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -31,6 +32,7 @@ pub fn all_impls() -> Vec<&'static CommandImpl> {
         cas::COMMANDS,
         command::COMMANDS,
         connection::COMMANDS,
+        function::COMMANDS,
         geo::COMMANDS,
         hash::COMMANDS,
         keyspace::COMMANDS,

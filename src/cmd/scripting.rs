@@ -22,6 +22,8 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,7 +31,7 @@ use bytes::Bytes;
 use crate::command::error::NOT_INTEGER;
 use crate::command::{CmdError, CmdResult, Command, CommandImpl, Flags, Handler, LocalFuture};
 use crate::protocol::{Args, OwnedArgs, Reply};
-use crate::script::{Engine, LogLevel, Prepared, ScriptHost, ScriptSource, host_errors};
+use crate::script::{BusyControl, Engine, LogLevel, Prepared, ScriptHost, ScriptSource, host_errors};
 use crate::server::Session;
 use crate::server::clients::ClientHandle;
 use crate::server::dispatch::{resolve, run_resolved};
@@ -48,17 +50,44 @@ pub const COMMANDS: &[CommandImpl] = &[
     CommandImpl { name: "script|load", handler: Handler::Async(script_load) },
     CommandImpl { name: "script|exists", handler: Handler::Async(script_exists) },
     CommandImpl { name: "script|flush", handler: Handler::Async(script_flush) },
+    CommandImpl { name: "script|kill", handler: Handler::Local(script_kill) },
 ];
+
+/// A thread's running-script state, for SCRIPT KILL from any thread.
+struct Running {
+    busy: Arc<BusyControl>,
+    /// Whether the running script (or function) has written.
+    wrote: Arc<AtomicBool>,
+}
+
+/// Every thread's running-script state (one entry per thread, added when its engine starts).
+static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
 
 thread_local! {
     /// This thread's Lua engine.
-    static ENGINE: Rc<Engine> = Rc::new(Engine::new());
+    static ENGINE: Rc<Engine> = {
+        let engine = Rc::new(Engine::new());
+        let running = Running { busy: engine.busy(), wrote: WROTE.with(Arc::clone) };
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(running);
+        engine
+    };
+    /// Whether the script running on this thread has written (SCRIPT KILL answers UNKILLABLE).
+    static WROTE: Arc<AtomicBool> = Arc::new(AtomicBool::new(false));
+    /// Whether this thread's engine checks for shutdown while a script runs.
+    static WATCHES_SHUTDOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Scripts (by SHA) seen touching keys they did not declare: they hold every shard.
     static UNDECLARED: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
 }
 
-fn engine() -> Rc<Engine> {
+/// This thread's Lua engine (FUNCTION libraries live in it too).
+pub(crate) fn engine() -> Rc<Engine> {
     ENGINE.with(Rc::clone)
+}
+
+/// Whether the script or function `id` was seen touching keys it did not declare, so it
+/// holds every shard from the start.
+pub(crate) fn holds_everything(id: &str) -> bool {
+    UNDECLARED.with(|u| u.borrow().contains(id))
 }
 
 /// How long a script waits for the shard of an undeclared key held by someone else.
@@ -101,15 +130,50 @@ async fn eval_generic(s: &mut Session, args: Args<'_>, by_sha: bool, read_only: 
         Err(reply) => return Ok(reply),
     };
     let node = s.node.clone();
+    // The turn first, then the shards: a script waiting for its turn holds nothing.
+    let turn = engine.script_turn(&prepared).await;
     let everywhere = UNDECLARED.with(|u| u.borrow().contains(&prepared.sha));
     let shards: Vec<usize> =
         if everywhere { (0..node.shards).collect() } else { keys.iter().map(|k| key_shard(k, node.shards)).collect() };
-    let tx = match s.hold(shards).await? {
+    let tx = match s.hold_for_script(shards).await? {
         Held::Own(tx) => Rc::new(tx),
         Held::Exec(tx) => tx,
     };
+    start_run(s, &engine);
     let host = Host::new(s, tx, read_only || prepared.flags.no_writes, prepared.sha.clone());
-    Ok(engine.run_prepared(&prepared, keys, argv, Rc::new(host)).await)
+    Ok(engine.run_in_turn(&prepared, &turn, keys, argv, Rc::new(host)).await)
+}
+
+/// Before a script or function runs on this thread: clears its "wrote" flag and, once per
+/// thread, makes the engine stop a running script when the server shuts down (SHUTDOWN
+/// NOSAVE must work even while a script loops).
+pub(crate) fn start_run(s: &Session, engine: &Engine) {
+    WROTE.with(|w| w.store(false, Ordering::Release));
+    if !WATCHES_SHUTDOWN.with(|w| w.replace(true)) {
+        let shared = s.node.shared.clone();
+        let busy = engine.busy();
+        engine.set_tick(Some(Box::new(move |_| {
+            if shared.shutdown.load(Ordering::SeqCst) {
+                busy.kill();
+            }
+        })));
+    }
+}
+
+/// SCRIPT KILL: stops the running script if it has not written yet.
+fn script_kill(_s: &mut Session, _args: Args<'_>) -> CmdResult {
+    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(script) = running.iter().find(|r| r.busy.is_running()) else {
+        return Err(CmdError::from_static("NOTBUSY No scripts in execution right now."));
+    };
+    if script.wrote.load(Ordering::Acquire) {
+        return Err(CmdError::from_static(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait \
+             the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        ));
+    }
+    script.busy.kill();
+    Ok(Reply::Ok)
 }
 
 /// Compiles or finds the script: by text (EVAL), or by SHA in this thread's cache or,
@@ -144,7 +208,7 @@ async fn prepare(
 }
 
 /// The server side of a running script: runs its `redis.call`s inside its transaction.
-struct Host {
+pub(crate) struct Host {
     inner: Rc<HostInner>,
 }
 
@@ -160,7 +224,8 @@ struct HostInner {
 }
 
 impl Host {
-    fn new(parent: &Session, tx: Rc<Tx>, read_only: bool, sha: String) -> Host {
+    /// A host running in `tx`; `sha` names the script (or function) for the undeclared-keys set.
+    pub(crate) fn new(parent: &Session, tx: Rc<Tx>, read_only: bool, sha: String) -> Host {
         let info = parent.handle.info.borrow().clone();
         let mut session = Session::new(parent.node.clone(), Rc::new(ClientHandle::new(info)));
         session.tx = Some(tx.clone());
@@ -228,6 +293,9 @@ impl ScriptHost for Host {
             }
             if inner.read_only && cmd.flags.contains(Flags::WRITE) {
                 return Reply::error(host_errors::WRITE_IN_READ_ONLY);
+            }
+            if cmd.flags.contains(Flags::WRITE) {
+                WROTE.with(|w| w.store(true, Ordering::Release));
             }
             if let Err(reply) = inner.hold_for(cmd, view).await {
                 return reply;

@@ -269,6 +269,7 @@ fn server_section(s: &Session, fields: &mut Vec<(&'static str, String)>) {
         ("listener0", listener),
         ("tallkv_version", env!("CARGO_PKG_VERSION").to_string()),
         ("tallkv_shards", s.node.shards.to_string()),
+        ("tallkv_thread", s.node.id.to_string()),
     ]);
 }
 

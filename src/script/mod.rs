@@ -35,6 +35,7 @@
 
 pub mod cache;
 pub mod convert;
+pub mod function;
 mod libs;
 pub mod shebang;
 #[cfg(test)]
@@ -181,6 +182,8 @@ pub struct Engine {
     busy: Arc<BusyControl>,
     tick: Tick,
     eval_capacity: usize,
+    /// FUNCTION libraries: a VM of their own (SCRIPT FLUSH does not touch them).
+    functions: function::Functions,
 }
 
 impl Default for Engine {
@@ -200,7 +203,8 @@ impl Engine {
         let busy = Arc::new(BusyControl::default());
         let tick: Tick = Rc::new(RefCell::new(None));
         let vm = Vm::new(busy.clone(), tick.clone(), capacity);
-        Engine { vm: RefCell::new(Rc::new(vm)), busy, tick, eval_capacity: capacity }
+        let functions = function::Functions::new();
+        Engine { vm: RefCell::new(Rc::new(vm)), busy, tick, eval_capacity: capacity, functions }
     }
 
     /// The busy-script control (SCRIPT KILL, "is a script running and for how long").
@@ -298,6 +302,27 @@ impl Engine {
         }
     }
 
+    /// Waits for the script VM's turn (scripts of one engine run one at a time). Take it
+    /// before holding shards, so a script waiting for its turn holds nothing.
+    pub async fn script_turn(&self, prepared: &Prepared) -> ScriptTurn {
+        let turn = prepared.vm.gate.acquire().await;
+        // Released by `ScriptTurn`'s drop instead.
+        std::mem::forget(turn);
+        ScriptTurn(prepared.vm.clone())
+    }
+
+    /// Runs a prepared script during its turn ([`Engine::script_turn`]).
+    pub async fn run_in_turn(
+        &self,
+        prepared: &Prepared,
+        _turn: &ScriptTurn,
+        keys: Vec<Bytes>,
+        argv: Vec<Bytes>,
+        host: Rc<dyn ScriptHost>,
+    ) -> Reply {
+        prepared.vm.run(prepared, keys, argv, host, &self.busy).await
+    }
+
     /// Runs a prepared script with `KEYS` and `ARGV`; returns the reply for the client.
     /// Scripts of one engine run one at a time (a second one waits for the first to end).
     pub async fn run_prepared(
@@ -349,12 +374,18 @@ struct Vm {
     cache: RefCell<ScriptCache<Compiled>>,
     shared: Rc<Shared>,
     gate: Gate,
+    /// The chunk name of user code without its `@` (`user_script`, `user_function`).
+    chunk: &'static str,
 }
 
 const SANDBOX: &str = include_str!("sandbox.lua");
 
 impl Vm {
     fn new(busy: Arc<BusyControl>, tick: Tick, capacity: usize) -> Vm {
+        Vm::with_chunk(busy, tick, capacity, "user_script")
+    }
+
+    fn with_chunk(busy: Arc<BusyControl>, tick: Tick, capacity: usize, chunk: &'static str) -> Vm {
         let shared = Rc::new(Shared {
             run: RefCell::new(None),
             location: RefCell::new(None),
@@ -374,6 +405,7 @@ impl Vm {
             cache: RefCell::new(ScriptCache::with_capacity(capacity)),
             shared,
             gate: Gate::default(),
+            chunk,
         }
     }
 
@@ -410,6 +442,20 @@ impl Vm {
         if let Err(e) = self.set_args(&keys, &argv) {
             return Reply::error(format!("ERR {e}"));
         }
+        let fallback = self.last_line(&prepared.sha);
+        self.run_func(prepared.func.clone(), &prepared.sha, fallback, host, busy).await
+    }
+
+    /// Runs `func` (no arguments) as a script named `name` (its SHA, or a function's name);
+    /// `fallback_line` is the line errors name when the failing frame is gone.
+    async fn run_func(
+        &self,
+        func: Function,
+        name: &str,
+        fallback_line: usize,
+        host: Rc<dyn ScriptHost>,
+        busy: &BusyControl,
+    ) -> Reply {
         *self.shared.run.borrow_mut() = Some(RunCtx { host, resp: 2 });
         *self.shared.location.borrow_mut() = None;
         self.shared.kill_raised.set(false);
@@ -417,7 +463,7 @@ impl Vm {
         // Ends the run even if this future is dropped while the script is suspended.
         let _end = RunEnd { shared: &self.shared, busy };
         let outcome = match self.lua.create_thread(self.runner.clone()) {
-            Ok(thread) => match thread.into_async::<(bool, Value)>(prepared.func.clone()) {
+            Ok(thread) => match thread.into_async::<(bool, Value)>(func) {
                 Ok(fut) => fut.await,
                 Err(e) => Err(e),
             },
@@ -426,8 +472,8 @@ impl Vm {
         let resp = self.shared.run.borrow().as_ref().map_or(2, |r| r.resp);
         match outcome {
             Ok((true, value)) => convert::lua_to_reply(value, resp),
-            Ok((false, err)) => self.error_reply(&prepared.sha, err),
-            Err(e) => self.error_reply(&prepared.sha, Value::Error(Box::new(e))),
+            Ok((false, err)) => self.error_reply(name, err, fallback_line),
+            Err(e) => self.error_reply(name, Value::Error(Box::new(e)), fallback_line),
         }
     }
 
@@ -450,7 +496,8 @@ impl Vm {
 
     /// The reply for a script that failed with `err`, in Redis 7.0's format:
     /// `<message> script: <sha>, on @user_script:<line>.`
-    fn error_reply(&self, sha: &str, err: Value) -> Reply {
+    fn error_reply(&self, sha: &str, err: Value, fallback_line: usize) -> Reply {
+        let user = format!("@{}", self.chunk);
         let mut location = self.shared.location.borrow_mut().take();
         let msg: Vec<u8> = if self.shared.kill_raised.get() {
             KILLED_ERROR.as_bytes().to_vec()
@@ -462,8 +509,8 @@ impl Vm {
                 },
                 Value::String(s) => {
                     let s = s.as_bytes().to_vec();
-                    if let Some(line) = prefix_line(&s) {
-                        location = Some(("@user_script".to_string(), line));
+                    if let Some(line) = prefix_line(&s, self.chunk) {
+                        location = Some((user.clone(), line));
                     }
                     [b"ERR ".as_slice(), &s].concat()
                 }
@@ -474,9 +521,9 @@ impl Vm {
                 Value::Error(e) => {
                     let msg = error_message(e);
                     if location.is_none()
-                        && let Some(line) = prefix_line(msg.as_bytes())
+                        && let Some(line) = prefix_line(msg.as_bytes(), self.chunk)
                     {
-                        location = Some(("@user_script".to_string(), line));
+                        location = Some((user.clone(), line));
                     }
                     format!("ERR {msg}").into_bytes()
                 }
@@ -487,7 +534,7 @@ impl Vm {
         // A script that tail-called the failing function (`return redis.call(...)`) has no
         // frame left to tell the line: Lua 5.1 replaced it. The last line of the body is
         // where such a final `return` usually is.
-        let location = location.or_else(|| Some(("@user_script".to_string(), self.last_line(sha))));
+        let location = location.or(Some((user, fallback_line)));
         if let Some((source, line)) = location {
             text.extend_from_slice(format!(" script: {sha}, on {source}:{line}.").as_bytes());
         }
@@ -512,9 +559,9 @@ fn error_message(e: &mlua::Error) -> String {
     }
 }
 
-/// The line of a `user_script:N: ...` message.
-fn prefix_line(msg: &[u8]) -> Option<usize> {
-    let rest = msg.strip_prefix(b"user_script:")?;
+/// The line of a `user_script:N: ...` message (`chunk` is `user_script` or `user_function`).
+fn prefix_line(msg: &[u8], chunk: &str) -> Option<usize> {
+    let rest = msg.strip_prefix(chunk.as_bytes())?.strip_prefix(b":")?;
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || rest.get(digits) != Some(&b':') {
         return None;
@@ -754,6 +801,14 @@ fn make_call(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
             };
             let location = if raise { user_frame(&lua) } else { None };
             let reply = host.call(argv, resp).await;
+            // Killed while it waited for the reply (FUNCTION KILL from another thread).
+            if shared.busy.is_killed() {
+                if !shared.kill_raised.get() {
+                    note_location(&lua, &shared);
+                }
+                shared.kill_raised.set(true);
+                return Err(mlua::Error::runtime(KILLED_ERROR));
+            }
             let failed = reply.is_error();
             let value = convert::reply_to_lua(&lua, &reply, resp)?;
             if raise
@@ -788,6 +843,15 @@ struct Gate {
 }
 
 struct GateTurn<'a>(&'a Gate);
+
+/// The turn of one script run on its VM (see [`Engine::script_turn`]).
+pub struct ScriptTurn(Rc<Vm>);
+
+impl Drop for ScriptTurn {
+    fn drop(&mut self) {
+        drop(GateTurn(&self.0.gate));
+    }
+}
 
 impl Drop for GateTurn<'_> {
     fn drop(&mut self) {

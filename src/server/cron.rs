@@ -25,6 +25,7 @@ pub async fn run(node: Rc<Node>) {
         // Wake at least every 50 ms so shutdown is noticed quickly.
         glommio::timer::sleep(period.min(Duration::from_millis(50))).await;
         node.state.borrow_mut().sample_rates(crate::util::now_ms());
+        node.refuse_parked_if_busy();
         if last_tick.elapsed() < period {
             continue;
         }

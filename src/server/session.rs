@@ -88,6 +88,15 @@ impl Session {
         }
     }
 
+    /// As [`Session::hold`], for a Lua script: its shards answer `-BUSY` to others once it
+    /// has run past `busy-reply-threshold`.
+    pub async fn hold_for_script(&self, shards: impl IntoIterator<Item = usize>) -> Result<Held, ShardUnavailable> {
+        match &self.tx {
+            Some(tx) => Ok(Held::Exec(tx.clone())),
+            None => Ok(Held::Own(Tx::begin_script(&self.node, shards).await?)),
+        }
+    }
+
     /// Forgets every watched key (UNWATCH, EXEC, DISCARD, RESET, disconnect).
     pub fn unwatch(&mut self) {
         let watch = std::mem::take(&mut self.watch);

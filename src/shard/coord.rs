@@ -38,10 +38,16 @@ use super::node::{Node, Parked, ShardState, ShardUnavailable, Work};
 /// A transaction id, unique across the server (shard index in the top 16 bits).
 pub type TxId = u64;
 
+/// The bit of a [`TxId`] that marks a Lua script's transaction: requests waiting behind
+/// one that has run past `busy-reply-threshold` are answered `-BUSY`.
+pub const SCRIPT_TX: TxId = 1 << 47;
+
 /// Whether a shard is free or held, and who waits for it.
 #[derive(Default)]
 pub struct Gate {
     holder: Cell<Option<TxId>>,
+    /// When the holder took the shard (Unix ms).
+    held_since: Cell<i64>,
     parked: RefCell<VecDeque<Parked>>,
 }
 
@@ -65,9 +71,20 @@ impl Gate {
         match self.holder.get() {
             None => {
                 self.holder.set(Some(tx));
+                if tx & SCRIPT_TX != 0 {
+                    self.held_since.set(crate::util::now_ms());
+                }
                 true
             }
             Some(holder) => holder == tx,
+        }
+    }
+
+    /// How long (ms) a script's transaction has held the shard, if one holds it.
+    pub fn held_by_script_for(&self, now_ms: i64) -> Option<i64> {
+        match self.holder.get() {
+            Some(holder) if holder & SCRIPT_TX != 0 => Some(now_ms - self.held_since.get()),
+            _ => None,
         }
     }
 
@@ -107,10 +124,26 @@ pub struct Tx {
 impl Tx {
     /// Holds `shards` (any order, duplicates allowed), acquiring them in ascending order.
     pub async fn begin(node: &Rc<Node>, shards: impl IntoIterator<Item = usize>) -> Result<Tx, ShardUnavailable> {
+        Tx::begin_with_id(node, node.new_tx_id(), shards).await
+    }
+
+    /// As [`Tx::begin`], for a Lua script (whose shards answer `-BUSY` once it runs long).
+    pub async fn begin_script(
+        node: &Rc<Node>,
+        shards: impl IntoIterator<Item = usize>,
+    ) -> Result<Tx, ShardUnavailable> {
+        Tx::begin_with_id(node, node.new_script_tx_id(), shards).await
+    }
+
+    async fn begin_with_id(
+        node: &Rc<Node>,
+        id: TxId,
+        shards: impl IntoIterator<Item = usize>,
+    ) -> Result<Tx, ShardUnavailable> {
         let mut wanted: Vec<usize> = shards.into_iter().collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let tx = Tx { node: node.clone(), id: node.new_tx_id(), held: RefCell::new(Vec::new()) };
+        let tx = Tx { node: node.clone(), id, held: RefCell::new(Vec::new()) };
         for shard in wanted {
             node.request(shard, Some(tx.id), Work::Acquire).await?;
             tx.held.borrow_mut().push(shard);

@@ -187,13 +187,26 @@ impl ShardState {
     }
 }
 
-/// An error talking to another shard (it is shutting down).
+/// Why a request to a shard got no result.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ShardUnavailable;
+pub enum ShardUnavailable {
+    /// The server is shutting down.
+    ShuttingDown,
+    /// A script holding the shard has run past `busy-reply-threshold`.
+    Busy,
+}
+
+/// Redis's reply while a script is busy.
+pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 impl From<ShardUnavailable> for CmdError {
-    fn from(_: ShardUnavailable) -> CmdError {
-        CmdError::from_static("ERR shard unavailable: the server is shutting down")
+    fn from(e: ShardUnavailable) -> CmdError {
+        match e {
+            ShardUnavailable::ShuttingDown => {
+                CmdError::from_static("ERR shard unavailable: the server is shutting down")
+            }
+            ShardUnavailable::Busy => CmdError::from_static(BUSY),
+        }
     }
 }
 
@@ -311,7 +324,34 @@ impl Node {
 
     /// A new transaction id, unique across the server.
     pub(crate) fn new_tx_id(&self) -> TxId {
-        (self.id as u64) << 48 | (self.next_request_id() & 0xFFFF_FFFF_FFFF)
+        (self.id as u64) << 48 | (self.next_request_id() & 0x7FFF_FFFF_FFFF)
+    }
+
+    /// A new transaction id for a script (see [`super::coord::SCRIPT_TX`]).
+    pub(crate) fn new_script_tx_id(&self) -> TxId {
+        self.new_tx_id() | super::coord::SCRIPT_TX
+    }
+
+    /// Whether the shard is held by a script running past `busy-reply-threshold`.
+    fn held_by_busy_script(&self) -> bool {
+        let threshold = self.state.borrow().config.busy_reply_threshold();
+        self.gate.held_by_script_for(crate::util::now_ms()).is_some_and(|ms| ms >= threshold as i64)
+    }
+
+    /// Answers every request waiting for this shard with `-BUSY` if a script has held it
+    /// past `busy-reply-threshold` (called by the cron, as Redis answers clients while a
+    /// script runs).
+    pub fn refuse_parked_if_busy(&self) {
+        if !self.held_by_busy_script() {
+            return;
+        }
+        let mut waiting = Vec::new();
+        while let Some(parked) = self.gate.unpark() {
+            waiting.push(parked);
+        }
+        for parked in waiting {
+            self.respond(parked.reply, Box::new(ShardUnavailable::Busy));
+        }
     }
 
     /// Whether a command of transaction `tx` (or of none) may run on this shard now.
@@ -334,7 +374,7 @@ impl Node {
         }
         let work = Work::Run(Box::new(move |state: &mut ShardState| Box::new(f(state)) as AnyBox));
         let result = self.request(shard, tx, work).await?;
-        result.downcast::<T>().map(|b| *b).map_err(|_| ShardUnavailable)
+        result.downcast::<T>().map(|b| *b).map_err(|_| ShardUnavailable::ShuttingDown)
     }
 
     /// Sends `work` to `shard` (or parks it here) and waits for its result.
@@ -348,8 +388,8 @@ impl Node {
             self.send(shard, Request { from: self.id, id, tx, work });
         }
         let result = SlotFuture(slot).await?;
-        if result.is::<ShardUnavailable>() {
-            return Err(ShardUnavailable);
+        if let Some(e) = result.downcast_ref::<ShardUnavailable>() {
+            return Err(*e);
         }
         Ok(result)
     }
@@ -370,7 +410,7 @@ impl Node {
                 Err(_) => {
                     let slot = self.pending.borrow_mut().remove(&id);
                     if let Some(slot) = slot {
-                        slot.fill(Box::new(ShardUnavailable));
+                        slot.fill(Box::new(ShardUnavailable::ShuttingDown));
                     }
                     return;
                 }
@@ -387,7 +427,7 @@ impl Node {
                         // The slot lives on this thread; fill it so the requester wakes.
                         let slot = pending.borrow_mut().remove(&id);
                         if let Some(slot) = slot {
-                            slot.fill(Box::new(ShardUnavailable));
+                            slot.fill(Box::new(ShardUnavailable::ShuttingDown));
                         }
                     }
                 }
@@ -432,12 +472,15 @@ impl Node {
                     let result = f(&mut self.state.borrow_mut());
                     self.respond(reply, result);
                     self.after_commands();
+                } else if self.held_by_busy_script() {
+                    self.respond(reply, Box::new(ShardUnavailable::Busy));
                 } else {
                     self.gate.park(Parked { tx, work: Work::Run(f), reply });
                 }
             }
             Work::Acquire => match tx {
                 Some(t) if self.gate.try_take(t) => self.respond(reply, Box::new(())),
+                Some(_) if self.held_by_busy_script() => self.respond(reply, Box::new(ShardUnavailable::Busy)),
                 Some(_) => self.gate.park(Parked { tx, work: Work::Acquire, reply }),
                 None => self.respond(reply, Box::new(())),
             },
@@ -471,7 +514,7 @@ impl Node {
         }
         let work = Work::Unheld(Box::new(move |state: &mut ShardState| Box::new(f(state)) as AnyBox));
         let result = self.request(shard, None, work).await?;
-        result.downcast::<T>().map(|b| *b).map_err(|_| ShardUnavailable)
+        result.downcast::<T>().map(|b| *b).map_err(|_| ShardUnavailable::ShuttingDown)
     }
 
     /// Runs `f` on shard `shard`'s state even if a transaction holds it, without waiting
