@@ -145,7 +145,11 @@ impl Tx {
         wanted.dedup();
         let tx = Tx { node: node.clone(), id, held: RefCell::new(Vec::new()) };
         for shard in wanted {
-            node.request(shard, Some(tx.id), Work::Acquire).await?;
+            // This thread's own shard, when free, is taken on the spot: the same grant the
+            // request below would get, without its round through a result slot.
+            if shard != node.id || !node.gate.try_take(tx.id) {
+                node.request(shard, Some(tx.id), Work::Acquire).await?;
+            }
             tx.held.borrow_mut().push(shard);
         }
         Ok(tx)
