@@ -64,56 +64,8 @@ fn hex_f64(arg: &[u8]) -> Option<f64> {
         _ => (false, arg),
     };
     let rest = rest.strip_prefix(b"0x").or_else(|| rest.strip_prefix(b"0X"))?;
-    let (mant, exp) = match rest.iter().position(|&c| c == b'p' || c == b'P') {
-        Some(p) => (&rest[..p], Some(&rest[p + 1..])),
-        None => (rest, None),
-    };
-    let (mut value, mut scale, mut digits, mut seen_point, mut nonzero) = (0u128, 0i64, 0usize, false, false);
-    for &c in mant {
-        if c == b'.' && !seen_point {
-            seen_point = true;
-            continue;
-        }
-        let d = char::from(c).to_digit(16)?;
-        digits += 1;
-        nonzero |= d != 0;
-        if value >> 120 == 0 {
-            value = value * 16 + u128::from(d);
-            if seen_point {
-                scale -= 4;
-            }
-        } else if !seen_point {
-            scale += 4;
-        }
-    }
-    if digits == 0 {
-        return None;
-    }
-    if let Some(e) = exp {
-        let (eneg, edigits) = match e.first() {
-            Some(b'-') => (true, &e[1..]),
-            Some(b'+') => (false, &e[1..]),
-            _ => (false, e),
-        };
-        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let n = edigits.iter().fold(0i64, |acc, &c| (acc * 10 + i64::from(c - b'0')).min(100_000));
-        scale += if eneg { -n } else { n };
-    }
-    let mut v = value as f64;
-    let mut s = scale.clamp(-5000, 5000);
-    while s > 0 {
-        let step = s.min(1000);
-        v *= 2f64.powi(step as i32);
-        s -= step;
-    }
-    while s < 0 {
-        let step = (-s).min(1000);
-        v /= 2f64.powi(step as i32);
-        s += step;
-    }
-    if v.is_infinite() || (v == 0.0 && nonzero) {
+    let v = crate::util::num::hex_float_magnitude(rest)?;
+    if v.is_infinite() {
         return None;
     }
     Some(if neg { -v } else { v })

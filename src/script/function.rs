@@ -169,14 +169,7 @@ impl ScriptHost for LoadHost {
     }
 
     fn log(&self, level: LogLevel, message: &[u8]) {
-        use crate::server::log::{Level, log};
-        let level = match level {
-            LogLevel::Debug => Level::Debug,
-            LogLevel::Verbose => Level::Verbose,
-            LogLevel::Notice => Level::Notice,
-            LogLevel::Warning => Level::Warning,
-        };
-        log(level, &String::from_utf8_lossy(message));
+        super::log_to_server(level, message);
     }
 }
 

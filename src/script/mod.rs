@@ -81,6 +81,18 @@ pub enum LogLevel {
     Warning,
 }
 
+/// Writes a `redis.log` line to the server's log.
+pub fn log_to_server(level: LogLevel, message: &[u8]) {
+    use crate::server::log::{Level, log};
+    let level = match level {
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Verbose => Level::Verbose,
+        LogLevel::Notice => Level::Notice,
+        LogLevel::Warning => Level::Warning,
+    };
+    log(level, &String::from_utf8_lossy(message));
+}
+
 /// The server side of a running script, implemented by the command dispatch.
 pub trait ScriptHost {
     /// Runs one command from `redis.call`/`redis.pcall` (`args[0]` is the command name) and

@@ -74,6 +74,60 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if value.is_nan() { None } else { Some(value) }
 }
 
+/// The magnitude of a hexadecimal float after its `0x`, as C's `strtod` reads it (`1.8p3`,
+/// `.8`, `ff`; infinite when it overflows); `None` if malformed or if a nonzero value
+/// underflows to zero.
+pub fn hex_float_magnitude(s: &[u8]) -> Option<f64> {
+    let (mant, exp) = match s.iter().position(|&c| c == b'p' || c == b'P') {
+        Some(p) => (&s[..p], Some(&s[p + 1..])),
+        None => (s, None),
+    };
+    let (mut value, mut scale, mut digits, mut point, mut nonzero) = (0u128, 0i64, 0, false, false);
+    for &c in mant {
+        if c == b'.' && !point {
+            point = true;
+            continue;
+        }
+        let d = char::from(c).to_digit(16)?;
+        digits += 1;
+        nonzero |= d != 0;
+        if value >> 120 == 0 {
+            value = value * 16 + u128::from(d);
+            if point {
+                scale -= 4;
+            }
+        } else if !point {
+            scale += 4;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(e) = exp {
+        let (eneg, edigits) = match e.first() {
+            Some(b'-') => (true, &e[1..]),
+            Some(b'+') => (false, &e[1..]),
+            _ => (false, e),
+        };
+        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = edigits.iter().fold(0i64, |acc, &c| (acc * 10 + i64::from(c - b'0')).min(100_000));
+        scale += if eneg { -n } else { n };
+    }
+    let mut v = value as f64;
+    let mut s = scale.clamp(-5000, 5000);
+    while s != 0 {
+        let step = s.clamp(-1000, 1000);
+        v *= 2f64.powi(step as i32);
+        s -= step;
+    }
+    if v == 0.0 && nonzero {
+        return None;
+    }
+    Some(v)
+}
+
 /// Appends the decimal text of `n`.
 pub fn push_i64(out: &mut Vec<u8>, n: i64) {
     let mut buf = [0u8; 20];
