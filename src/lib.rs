@@ -17,7 +17,9 @@
 //!    one whose keys span shards runs through the one coordination mechanism
 //!    ([`shard::coord`]).
 //! 6. [`shard`] — a shard's databases ([`shard::db`]): keys, values, TTLs, lazy and active
-//!    expiry, an incremental SCAN cursor.
+//!    expiry, an incremental SCAN cursor; the clients blocked on its keys
+//!    ([`shard::blocking`]), the WATCH flags ([`shard::watch`]) and the keyspace events its
+//!    commands record ([`shard::notify`]).
 //! 7. [`cmd`] — one file per command family; each command's doc comment says what it does.
 //! 8. [`types`] — value structures with no protocol knowledge.
 //! 9. [`script`] — the Lua scripting engine (Redis 7.0 EVAL semantics on vendored Lua 5.1):
