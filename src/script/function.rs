@@ -463,7 +463,7 @@ fn err_reply(text: String) -> Reply {
 }
 
 impl Engine {
-    /// FUNCTION LOAD [REPLACE]: the library's name, or the error reply.
+    /// FUNCTION LOAD (with REPLACE or not): the library's name, or the error reply.
     pub fn function_load(&self, code: &[u8], replace: bool) -> Result<String, Reply> {
         let f = &self.functions;
         let mut libs = f.libs.borrow().clone();
