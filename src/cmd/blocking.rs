@@ -91,6 +91,12 @@ fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
 // ---------------------------------------------------------------------------------------
 // BLPOP / BRPOP: `key [key ...] timeout`.
 
+/// BLPOP, BRPOP, BZPOPMIN and BZPOPMAX: `key [key ...] timeout`.
+async fn keys_then_timeout(s: &mut Session, args: Args<'_>, how: &'static Blocking) -> CmdResult {
+    let timeout = parse_timeout(args.get(args.len() - 1))?;
+    block(s, args, how, 1..args.len() - 1, timeout).await
+}
+
 /// Pops one element from the first non-empty list among `args[1..len-1]`.
 fn attempt_pop(ctx: &mut KeyCtx<'_>, args: Args<'_>, left: bool) -> CmdResult {
     for i in 1..args.len() - 1 {
@@ -131,18 +137,12 @@ const BRPOP: Blocking =
 
 /// BLPOP key [key ...] timeout: pops the first element of the first non-empty list, waiting for one.
 fn blpop<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
-    Box::pin(async move {
-        let timeout = parse_timeout(args.get(args.len() - 1))?;
-        block(s, args, &BLPOP, 1..args.len() - 1, timeout).await
-    })
+    Box::pin(keys_then_timeout(s, args, &BLPOP))
 }
 
 /// BRPOP key [key ...] timeout: pops the last element of the first non-empty list, waiting for one.
 fn brpop<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
-    Box::pin(async move {
-        let timeout = parse_timeout(args.get(args.len() - 1))?;
-        block(s, args, &BRPOP, 1..args.len() - 1, timeout).await
-    })
+    Box::pin(keys_then_timeout(s, args, &BRPOP))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -278,18 +278,12 @@ const BZPOPMAX: Blocking =
 
 /// BZPOPMIN key [key ...] timeout: pops the lowest-scoring member of the first non-empty sorted set, waiting for one.
 fn bzpopmin<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
-    Box::pin(async move {
-        let timeout = parse_timeout(args.get(args.len() - 1))?;
-        block(s, args, &BZPOPMIN, 1..args.len() - 1, timeout).await
-    })
+    Box::pin(keys_then_timeout(s, args, &BZPOPMIN))
 }
 
 /// BZPOPMAX key [key ...] timeout: pops the highest-scoring member of the first non-empty sorted set, waiting for one.
 fn bzpopmax<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
-    Box::pin(async move {
-        let timeout = parse_timeout(args.get(args.len() - 1))?;
-        block(s, args, &BZPOPMAX, 1..args.len() - 1, timeout).await
-    })
+    Box::pin(keys_then_timeout(s, args, &BZPOPMAX))
 }
 
 // ---------------------------------------------------------------------------------------

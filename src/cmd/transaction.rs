@@ -103,9 +103,10 @@ fn exec<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, CmdResult> {
         let registry = node.registry.clone();
         // The shards to hold: every queued command's keys and every watched key.
         let mut shards: Vec<usize> = s.watch.keys.iter().map(|(_, key)| key_shard(key, node.shards)).collect();
-        for queued in &multi.queued {
+        let resolved: Vec<_> = multi.queued.iter().map(|queued| resolve(&registry, queued.view())).collect();
+        for (queued, cmd) in multi.queued.iter().zip(&resolved) {
             let args = queued.view();
-            let Ok(cmd) = resolve(&registry, args) else { continue };
+            let Ok(cmd) = cmd else { continue };
             match cmd.handler {
                 Some(Handler::Keyed { .. }) => {
                     let keys = cmd.key_positions(args);
@@ -123,10 +124,8 @@ fn exec<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, CmdResult> {
         }
         s.tx = Some(Rc::new(tx));
         let mut replies = Vec::with_capacity(multi.queued.len());
-        for queued in &multi.queued {
-            let args = queued.view();
-            let resolved = resolve(&registry, args);
-            replies.push(run_resolved(s, resolved, args).await);
+        for (queued, cmd) in multi.queued.iter().zip(resolved) {
+            replies.push(run_resolved(s, cmd, queued.view()).await);
         }
         // Dropping the last reference releases the shards (and serves blocked clients).
         s.tx = None;

@@ -82,18 +82,20 @@ impl Session {
     /// Holds `shards` for a command: through the coordination mechanism, or — inside EXEC,
     /// which already holds every shard its commands need — EXEC's own transaction.
     pub async fn hold(&self, shards: impl IntoIterator<Item = usize>) -> Result<Held, ShardUnavailable> {
-        match &self.tx {
-            Some(tx) => Ok(Held::Exec(tx.clone())),
-            None => Ok(Held::Own(Tx::begin(&self.node, shards).await?)),
-        }
+        self.hold_as(shards, false).await
     }
 
     /// As [`Session::hold`], for a Lua script: its shards answer `-BUSY` to others once it
     /// has run past `busy-reply-threshold`.
     pub async fn hold_for_script(&self, shards: impl IntoIterator<Item = usize>) -> Result<Held, ShardUnavailable> {
+        self.hold_as(shards, true).await
+    }
+
+    async fn hold_as(&self, shards: impl IntoIterator<Item = usize>, script: bool) -> Result<Held, ShardUnavailable> {
         match &self.tx {
             Some(tx) => Ok(Held::Exec(tx.clone())),
-            None => Ok(Held::Own(Tx::begin_script(&self.node, shards).await?)),
+            None if script => Ok(Held::Own(Tx::begin_script(&self.node, shards).await?)),
+            None => Ok(Held::Own(Tx::begin(&self.node, shards).await?)),
         }
     }
 
