@@ -532,7 +532,8 @@ impl Node {
 
     /// What a shard does after running commands on its keyspace, once it is not held by a
     /// transaction (so a MULTI or script's writes count only once they are all done):
-    /// serve clients blocked on keys that became ready.
+    /// serve clients blocked on keys that became ready, then publish the keyspace events
+    /// the commands recorded.
     pub fn after_commands(&self) {
         if !self.gate.is_free() {
             return;
