@@ -28,6 +28,7 @@
 pub mod cmd;
 pub mod command;
 pub mod config;
+pub mod persist;
 pub mod protocol;
 pub mod script;
 pub mod server;

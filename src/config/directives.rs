@@ -26,7 +26,7 @@ use std::path::Path;
 
 use super::error::io_reason;
 use super::parse::{parse_bool, parse_i64, parse_memory, parse_strtoll, quote_arg};
-use super::{AppendFsync, Config, LogLevel, MaxmemoryPolicy, OutputBufferLimit, ProtectedAction};
+use super::{AppendFsync, Config, LogLevel, MaxmemoryPolicy, OutputBufferLimit, ProtectedAction, SnapshotFormat};
 
 /// Redis's `INT_MAX`.
 const INT_MAX: i128 = i32::MAX as i128;
@@ -75,8 +75,6 @@ pub(crate) enum InertType {
     Enum(&'static [&'static str]),
     /// Any string.
     Str,
-    /// `save` rules: pairs of seconds and changes.
-    Save,
     /// `replicaof host port` or `replicaof no one`.
     ReplicaOf,
 }
@@ -123,7 +121,7 @@ impl Directive {
     /// True when the directive takes several arguments (on a config line,
     /// or as one space-separated CONFIG SET value).
     pub(crate) fn is_multi(&self) -> bool {
-        matches!(self.kind, Kind::List { .. } | Kind::Inert { ty: InertType::Save | InertType::ReplicaOf, .. })
+        matches!(self.kind, Kind::List { .. } | Kind::Inert { ty: InertType::ReplicaOf, .. })
     }
 
     /// The value as CONFIG GET shows it, or `None` when CONFIG GET does not
@@ -250,12 +248,6 @@ fn canonical_inert(ty: InertType, values: &[String]) -> Result<String, String> {
         }
         InertType::Enum(names) => parse_enum(first, names).map(str::to_string),
         InertType::Str => Ok(first.to_string()),
-        InertType::Save => {
-            let rules = parse_save(values)?;
-            let words: Vec<String> =
-                rules.iter().flat_map(|(seconds, changes)| [seconds.to_string(), changes.to_string()]).collect();
-            Ok(words.join(" "))
-        }
         InertType::ReplicaOf => {
             if values.len() != 2 {
                 return Err("wrong number of arguments".to_string());
@@ -287,6 +279,21 @@ fn parse_save(values: &[String]) -> Result<Vec<(i64, i64)>, String> {
         rules.push((seconds, changes));
     }
     Ok(rules)
+}
+
+/// Renders `save` rules as CONFIG GET does ("3600 1 300 100").
+fn render_save(config: &Config) -> String {
+    let words: Vec<String> =
+        config.save.iter().flat_map(|(seconds, changes)| [seconds.to_string(), changes.to_string()]).collect();
+    words.join(" ")
+}
+
+/// Sets `save` rules. At startup, the first `save` line replaces the default rules and
+/// later lines add to them, as in Redis; CONFIG SET replaces them all.
+fn set_save(config: &mut Config, values: &[String]) -> Result<(), String> {
+    let rules = parse_save(values)?;
+    config.save = rules;
+    Ok(())
 }
 
 /// Sets `bind`: 1 to 16 addresses, kept as written (`*`, `::*` and a
@@ -809,18 +816,56 @@ pub(crate) static DIRECTIVES: &[Directive] = &[
         access: Access::Mutable,
         kind: Kind::Bool { get: |c| c.activerehashing, set: |c, v| c.activerehashing = v },
     },
-    // ----- Persistence (only the "off" values are accepted) -----
+    // ----- Persistence -----
     Directive {
         name: "save",
         alias: None,
         access: Access::Mutable,
-        kind: Kind::Inert { ty: InertType::Save, value: "", reason: Reason::NotImplemented(PERSISTENCE) },
+        kind: Kind::List { get: render_save, set: set_save },
     },
     Directive {
         name: "appendonly",
         alias: None,
         access: Access::Mutable,
-        kind: Kind::Inert { ty: InertType::Bool, value: "no", reason: Reason::NotImplemented(PERSISTENCE) },
+        kind: Kind::Bool { get: |c| c.appendonly, set: |c, v| c.appendonly = v },
+    },
+    Directive {
+        name: "aof-load-truncated",
+        alias: None,
+        access: Access::Mutable,
+        kind: Kind::Bool { get: |c| c.aof_load_truncated, set: |c, v| c.aof_load_truncated = v },
+    },
+    Directive {
+        name: "stop-writes-on-bgsave-error",
+        alias: None,
+        access: Access::Mutable,
+        kind: Kind::Bool { get: |c| c.stop_writes_on_bgsave_error, set: |c, v| c.stop_writes_on_bgsave_error = v },
+    },
+    Directive {
+        name: "rdbcompression",
+        alias: None,
+        access: Access::Mutable,
+        kind: Kind::Bool { get: |c| c.rdbcompression, set: |c, v| c.rdbcompression = v },
+    },
+    Directive {
+        name: "rdbchecksum",
+        alias: None,
+        access: Access::Immutable,
+        kind: Kind::Bool { get: |c| c.rdbchecksum, set: |c, v| c.rdbchecksum = v },
+    },
+    Directive {
+        name: "snapshot-format",
+        alias: None,
+        access: Access::Mutable,
+        kind: Kind::Enum {
+            names: SnapshotFormat::NAMES,
+            get: |c| c.snapshot_format.as_str(),
+            set: |c, name| {
+                if let Some(v) = SnapshotFormat::from_name(name) {
+                    c.snapshot_format = v;
+                }
+            },
+        },
     },
     Directive {
         name: "appendfsync",
@@ -1070,19 +1115,15 @@ pub(crate) static DIRECTIVES: &[Directive] = &[
     unsupported_alias("min-replicas-max-lag", "min-slaves-max-lag", REPLICATION),
     unsupported("propagation-error-behavior", REPLICATION),
     unsupported("bind-source-addr", REPLICATION),
-    unsupported("rdbcompression", PERSISTENCE),
-    unsupported("rdbchecksum", PERSISTENCE),
     unsupported("rdb-del-sync-files", PERSISTENCE),
     unsupported("rdb-save-incremental-fsync", PERSISTENCE),
     unsupported("rdb-key-save-delay", PERSISTENCE),
     unsupported("key-load-delay", PERSISTENCE),
     unsupported("loading-process-events-interval-bytes", PERSISTENCE),
-    unsupported("stop-writes-on-bgsave-error", PERSISTENCE),
     unsupported("no-appendfsync-on-rewrite", PERSISTENCE),
     unsupported("auto-aof-rewrite-percentage", PERSISTENCE),
     unsupported("auto-aof-rewrite-min-size", PERSISTENCE),
     unsupported("aof-rewrite-incremental-fsync", PERSISTENCE),
-    unsupported("aof-load-truncated", PERSISTENCE),
     unsupported("aof-use-rdb-preamble", PERSISTENCE),
     unsupported("aof-timestamp-enabled", PERSISTENCE),
     unsupported("aof-disable-auto-gc", PERSISTENCE),

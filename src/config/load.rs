@@ -304,6 +304,20 @@ impl Config {
 
     /// Applies one directive read at startup (`name` in lower case).
     fn apply_startup(&mut self, name: &str, values: &[String]) -> Result<(), String> {
+        if name == "save" {
+            // Later `save` lines add rules to the earlier ones' (Redis's config file semantics).
+            let earlier = if self.save_read_at_startup { self.save_rules().to_vec() } else { Vec::new() };
+            self.apply_startup_directive(name, values)?;
+            let added = std::mem::take(self.save_rules_mut());
+            *self.save_rules_mut() = earlier.into_iter().chain(added).collect();
+            self.save_read_at_startup = true;
+            return Ok(());
+        }
+        self.apply_startup_directive(name, values)
+    }
+
+    /// Applies one directive read at startup, without `save`'s accumulation.
+    fn apply_startup_directive(&mut self, name: &str, values: &[String]) -> Result<(), String> {
         let Some((directive, used_name)) = lookup(name) else {
             if DEPRECATED_IGNORED.contains(&name) && values.len() == 1 {
                 return Ok(());

@@ -155,6 +155,16 @@ config_enum! {
 }
 
 config_enum! {
+    /// `snapshot-format` (tallkv's own): what SAVE and BGSAVE write.
+    SnapshotFormat {
+        /// One file per shard in tallkv's format, written in parallel (the default).
+        Tallkv => "tallkv",
+        /// A single Redis-loadable RDB file.
+        Rdb => "rdb",
+    }
+}
+
+config_enum! {
     /// `enable-debug-command` / `enable-protected-configs`: who may use a
     /// protected feature.
     ProtectedAction {
@@ -227,7 +237,16 @@ pub struct Config {
     lazyfree_lazy_user_del: bool,
     lazyfree_lazy_user_flush: bool,
     activerehashing: bool,
+    appendonly: bool,
     appendfsync: AppendFsync,
+    save: Vec<(i64, i64)>,
+    /// Whether a `save` line was already read during startup (later lines add rules).
+    pub(crate) save_read_at_startup: bool,
+    aof_load_truncated: bool,
+    stop_writes_on_bgsave_error: bool,
+    rdbcompression: bool,
+    rdbchecksum: bool,
+    snapshot_format: SnapshotFormat,
     dbfilename: String,
     appendfilename: String,
     appenddirname: String,
@@ -287,7 +306,15 @@ impl Default for Config {
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             activerehashing: true,
+            appendonly: false,
             appendfsync: AppendFsync::Everysec,
+            save: vec![(3600, 1), (300, 100), (60, 10000)],
+            save_read_at_startup: false,
+            aof_load_truncated: true,
+            stop_writes_on_bgsave_error: true,
+            rdbcompression: true,
+            rdbchecksum: true,
+            snapshot_format: SnapshotFormat::Tallkv,
             dbfilename: "dump.rdb".to_string(),
             appendfilename: "appendonly.aof".to_string(),
             appenddirname: "appendonlydir".to_string(),
@@ -520,9 +547,45 @@ impl Config {
         ""
     }
 
-    /// `appendonly`: always false in this version.
+    /// `appendonly` (no): whether every shard keeps a journal.
     pub fn appendonly(&self) -> bool {
-        false
+        self.appendonly
+    }
+
+    /// `save` rules: (seconds, changes) pairs; a snapshot is taken when at least `changes`
+    /// writes happened in the last `seconds` (default: 3600 1, 300 100, 60 10000).
+    pub fn save_rules(&self) -> &[(i64, i64)] {
+        &self.save
+    }
+
+    /// The `save` rules, for the config loader.
+    pub(crate) fn save_rules_mut(&mut self) -> &mut Vec<(i64, i64)> {
+        &mut self.save
+    }
+
+    /// `aof-load-truncated` (yes): a journal whose last record is cut short loads without it.
+    pub fn aof_load_truncated(&self) -> bool {
+        self.aof_load_truncated
+    }
+
+    /// `stop-writes-on-bgsave-error` (yes): refuse writes while the last snapshot failed.
+    pub fn stop_writes_on_bgsave_error(&self) -> bool {
+        self.stop_writes_on_bgsave_error
+    }
+
+    /// `rdbcompression` (yes): LZF-compress long strings in RDB output.
+    pub fn rdbcompression(&self) -> bool {
+        self.rdbcompression
+    }
+
+    /// `rdbchecksum` (yes): end RDB output with a CRC64 (0 when off, as Redis writes).
+    pub fn rdbchecksum(&self) -> bool {
+        self.rdbchecksum
+    }
+
+    /// `snapshot-format` (tallkv): per-shard tallkv files or one Redis RDB.
+    pub fn snapshot_format(&self) -> SnapshotFormat {
+        self.snapshot_format
     }
 
     /// `appendfsync` (everysec).

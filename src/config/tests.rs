@@ -322,7 +322,7 @@ fn default_get_values_match_redis() {
     let expected = [
         ("bind", "127.0.0.1"),
         ("port", "6379"),
-        ("save", ""),
+        ("save", "3600 1 300 100 60 10000"),
         ("appendonly", "no"),
         ("appendfsync", "everysec"),
         ("maxmemory", "0"),
@@ -506,15 +506,6 @@ fn file_error_reasons() {
 fn file_unsupported_features_are_refused() {
     let cases = [
         (
-            "appendonly yes",
-            "'appendonly yes' is not supported yet: persistence is not implemented in this tallkv version",
-        ),
-        ("save 900 1", "'save 900 1' is not supported yet: persistence is not implemented in this tallkv version"),
-        (
-            "save \"900 1 300 10\"",
-            "'save 900 1 300 10' is not supported yet: persistence is not implemented in this tallkv version",
-        ),
-        (
             "requirepass secret",
             "'requirepass secret' is not supported yet: authentication is not implemented in this tallkv version",
         ),
@@ -681,24 +672,32 @@ fn command_line_options() {
 }
 
 #[test]
+fn save_lines_accumulate_at_startup() {
+    // The first `save` line replaces the defaults; later lines add rules (redis.conf semantics).
+    let config = conf("save 900 1\nsave 300 10\nsave 60 10000\n");
+    assert_eq!(config.save_rules(), &[(900, 1), (300, 10), (60, 10000)]);
+    let config = conf("save \"\"\n");
+    assert!(config.save_rules().is_empty());
+    let mut config = conf("save 900 1\nsave 300 10\n");
+    set(&mut config, &[("save", "60 5")]).expect("set");
+    assert_eq!(config.save_rules(), &[(60, 5)], "CONFIG SET replaces every rule");
+    assert_eq!(Config::default().save_rules(), &[(3600, 1), (300, 100), (60, 10000)]);
+    let config = conf("appendonly yes\naof-load-truncated no\nsnapshot-format rdb\n");
+    assert!(config.appendonly());
+    assert!(!config.aof_load_truncated());
+    assert_eq!(get1(&config, "snapshot-format"), "rdb");
+}
+
+#[test]
 fn command_line_save_forms() {
     cli_config(&["--save", ""]);
     cli_config(&["--save"]);
     cli_config(&["--save", "--port", "7000"]);
     let config = cli_config(&["--save", "--port", "7000"]);
     assert_eq!(config.port(), 7000);
-    let err = cli_error(&["--save", "900", "1", "300", "10"]);
-    assert_eq!(err.text(), "save 900 1 300 10");
-    assert_eq!(
-        err.reason(),
-        "'save 900 1 300 10' is not supported yet: persistence is not implemented in this tallkv version"
-    );
-    let err = cli_error(&["--save", "900 1"]);
-    assert_eq!(err.text(), "save \"900 1\"");
-    assert_eq!(
-        err.reason(),
-        "'save 900 1' is not supported yet: persistence is not implemented in this tallkv version"
-    );
+    assert_eq!(cli_config(&["--save", ""]).save_rules(), &[] as &[(i64, i64)]);
+    assert_eq!(cli_config(&["--save", "900", "1", "300", "10"]).save_rules(), &[(900, 1), (300, 10)]);
+    assert_eq!(cli_config(&["--save", "900 1"]).save_rules(), &[(900, 1)]);
     assert_eq!(cli_error(&["--save", "900"]).reason(), "Invalid save parameters");
 }
 
@@ -837,7 +836,10 @@ fn get_globs_and_dedup() {
         get(&config, &["lazyfree-lazy-user-*"]),
         vec![("lazyfree-lazy-user-del".into(), "no".into()), ("lazyfree-lazy-user-flush".into(), "no".into()),]
     );
-    assert_eq!(get(&config, &["save", "bind"]), vec![("save".into(), "".into()), ("bind".into(), "127.0.0.1".into())]);
+    assert_eq!(
+        get(&config, &["save", "bind"]),
+        vec![("save".into(), "3600 1 300 100 60 10000".into()), ("bind".into(), "127.0.0.1".into())]
+    );
     // `*` lists every visible name exactly once.
     let all = get(&config, &["*"]);
     let mut names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
@@ -904,7 +906,7 @@ fn set_is_all_or_nothing() {
          argument couldn't be parsed into an integer"
     );
     assert_eq!(config, before);
-    let err = set(&mut config, &[("timeout", "5"), ("appendonly", "yes")]).unwrap_err();
+    let err = set(&mut config, &[("timeout", "5"), ("requirepass", "x")]).unwrap_err();
     assert!(err.contains("is not supported yet"), "{err}");
     assert_eq!(config, before);
 }
@@ -1002,14 +1004,6 @@ fn set_error_texts() {
         ),
         (&[("save", "900")], "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters"),
         (&[("save", "  ")], "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters"),
-        (
-            &[("save", "900 1 300 10")],
-            "ERR CONFIG SET failed (possibly related to argument 'save') - 'save 900 1 300 10' is not supported yet: persistence is not implemented in this tallkv version",
-        ),
-        (
-            &[("appendonly", "yes")],
-            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - 'appendonly yes' is not supported yet: persistence is not implemented in this tallkv version",
-        ),
         (
             &[("requirepass", "x")],
             "ERR CONFIG SET failed (possibly related to argument 'requirepass') - 'requirepass x' is not supported yet: authentication is not implemented in this tallkv version",

@@ -14,6 +14,20 @@ pub struct Server {
     child: Child,
     /// The port it listens on.
     pub port: u16,
+    /// Its working directory (`--dir`, given before the test's own arguments so a test's
+    /// `--dir` wins): a fresh temp directory, removed when dropped.
+    pub dir: std::path::PathBuf,
+}
+
+static NEXT_DIR: AtomicU16 = AtomicU16::new(0);
+
+/// A fresh, empty directory under the system temp dir for one server.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let n = NEXT_DIR.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("tallkv-test-{}-{name}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
 }
 
 static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
@@ -42,35 +56,37 @@ impl Server {
 
     /// Starts tallkv with a config file (the first argument, as redis-server takes it) and `args`.
     pub fn start_with_file(file: Option<&str>, args: &[&str]) -> Server {
-        Server::start_from(|port| {
+        Server::start_from(|port, dir| {
             let mut command = Command::new(env!("CARGO_BIN_EXE_tallkv"));
-            command.args(file).arg("--port").arg(port.to_string()).args(args);
+            command.args(file).arg("--port").arg(port.to_string()).arg("--dir").arg(dir).args(args);
             command
         })
     }
 
     /// Starts tallkv from a shell that first runs `prelude` (e.g. `ulimit -Sn 200`).
     pub fn start_after_shell(prelude: &str, args: &[&str]) -> Server {
-        Server::start_from(|port| {
+        Server::start_from(|port, dir| {
             let mut command = Command::new("sh");
-            let script = format!("{prelude}; exec \"$0\" --port {port} \"$@\"");
+            let dir = dir.display();
+            let script = format!("{prelude}; exec \"$0\" --port {port} --dir '{dir}' \"$@\"");
             command.arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_tallkv")).args(args);
             command
         })
     }
 
     /// Starts the command `make(port)` builds on a free port and waits until it answers PING.
-    fn start_from(make: impl Fn(u16) -> Command) -> Server {
+    fn start_from(make: impl Fn(u16, &std::path::Path) -> Command) -> Server {
+        let dir = fresh_dir("server");
         for _ in 0..5 {
             let port = free_port();
-            let mut child = make(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start tallkv");
+            let mut child = make(port, &dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start tallkv");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
                 if ping(port) {
-                    return Server { child, port };
+                    return Server { child, port, dir };
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -127,6 +143,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
