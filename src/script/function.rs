@@ -27,6 +27,7 @@ use mlua::{Function, MultiValue, Table, Value};
 use super::shebang::ScriptFlags;
 use super::{BusyControl, Engine, GateTurn, LogLevel, RunCtx, ScriptHost, Tick, Vm, convert, note_location};
 use crate::protocol::Reply;
+use crate::util::crc64::crc64;
 
 /// How long a library's load may run (Redis's `LOAD_TIMEOUT_MS`).
 pub const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
@@ -597,18 +598,6 @@ impl Engine {
 // ---------------------------------------------------------------------------------------
 // The DUMP payload.
 
-/// Redis's CRC-64 (Jones polynomial, reflected, as `crc64.c`).
-pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
-    const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
-    for &b in data {
-        crc ^= u64::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ POLY } else { crc >> 1 };
-        }
-    }
-    crc
-}
-
 fn rdb_len(out: &mut Vec<u8>, len: usize) {
     if len < 1 << 6 {
         out.push(len as u8);
@@ -702,48 +691,11 @@ impl<'a> Reader<'a> {
                 let clen = self.plain_len()?;
                 let ulen = self.plain_len()?;
                 let compressed = self.take(clen)?;
-                lzf_decompress(compressed, ulen).ok_or_else(|| TRUNCATED.to_string())
+                crate::util::lzf::decompress(compressed, ulen).ok_or_else(|| TRUNCATED.to_string())
             }
             _ => Err(TRUNCATED.to_string()),
         }
     }
-}
-
-/// LZF decompression (liblzf's format, as RDB strings use it); None if malformed.
-pub fn lzf_decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(out_len);
-    let mut ip = 0;
-    while ip < input.len() {
-        let ctrl = usize::from(input[ip]);
-        ip += 1;
-        if ctrl < 32 {
-            let run = ctrl + 1;
-            let lit = input.get(ip..ip + run)?;
-            if out.len() + run > out_len {
-                return None;
-            }
-            out.extend_from_slice(lit);
-            ip += run;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += usize::from(*input.get(ip)?);
-                ip += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(ip)?) + 1;
-            ip += 1;
-            len += 2;
-            if back > out.len() || out.len() + len > out_len {
-                return None;
-            }
-            let start = out.len() - back;
-            for i in 0..len {
-                let b = out[start + i];
-                out.push(b);
-            }
-        }
-    }
-    (out.len() == out_len).then_some(out)
 }
 
 /// The library codes of a FUNCTION DUMP payload; Err is the error text after `ERR `.

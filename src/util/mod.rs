@@ -1,7 +1,9 @@
 //! Small helpers shared by every module: number parsing and formatting as Redis does it.
 
+pub mod crc64;
 pub mod lazyfree;
 pub mod long_double;
+pub mod lzf;
 pub mod num;
 pub mod splitargs;
 
