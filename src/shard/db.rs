@@ -11,6 +11,7 @@ use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
 
 use super::notify;
+use super::snapshot::{DbSnapshot, Detached, Preserved, SAVED_BIT};
 use crate::types::Value;
 
 /// A key as stored: inline when short, else its own exact-size allocation (never a slice
@@ -31,7 +32,9 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds, or [`NO_EXPIRE`].
     pub expire_at: i64,
-    /// LRU clock (seconds) or LFU data (16-bit minutes, 8-bit counter), per `maxmemory-policy`.
+    /// LRU clock (seconds, bits 0..24) or LFU data (16-bit minutes, 8-bit counter), per
+    /// `maxmemory-policy`. Bit 31 belongs to snapshots ([`super::snapshot`]): change access
+    /// data only through [`Access::touch`] or [`Entry::set_access`], which keep it.
     pub access: u32,
 }
 
@@ -44,6 +47,11 @@ impl Entry {
     /// Whether the entry has expired at `now_ms` (Redis: expired once now > when).
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expire_at != NO_EXPIRE && now_ms > self.expire_at
+    }
+
+    /// Replaces the LRU/LFU data (RESTORE's IDLETIME/FREQ), keeping the snapshot bit.
+    pub fn set_access(&mut self, access: u32) {
+        self.access = (self.access & SAVED_BIT) | (access & !SAVED_BIT);
     }
 }
 
@@ -86,12 +94,13 @@ impl Access {
         if self.no_touch {
             return;
         }
+        let saved = *access & SAVED_BIT;
         match self.mode {
-            AccessMode::Lru => *access = lru_clock(self.now_ms),
+            AccessMode::Lru => *access = saved | lru_clock(self.now_ms),
             AccessMode::Lfu { log_factor, decay_minutes } => {
                 let counter = lfu_decayed(*access, self.now_ms, decay_minutes);
                 let counter = lfu_log_incr(counter, log_factor, self.now_ms);
-                *access = (lfu_minutes(self.now_ms) << 8) | counter;
+                *access = saved | (lfu_minutes(self.now_ms) << 8) | counter;
             }
         }
     }
@@ -118,7 +127,7 @@ fn lfu_minutes(now_ms: i64) -> u32 {
 
 /// The LFU counter of `access` after decay, as OBJECT FREQ reports it.
 pub fn lfu_decayed(access: u32, now_ms: i64, decay_minutes: u32) -> u32 {
-    let then = access >> 8;
+    let then = (access >> 8) & 0xFFFF;
     let now = lfu_minutes(now_ms);
     let elapsed = if now >= then { now - then } else { 65535 - then + now };
     let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
@@ -152,6 +161,11 @@ pub struct Db {
     pub blocked: super::blocking::BlockedKeys,
     /// Clients watching keys of this database (WATCH).
     pub watched: super::watch::WatchedKeys,
+    /// The value of [`SAVED_BIT`] in `access` that marks an entry "already saved" by the
+    /// running snapshot (or, with none running, every entry). Flipped by each snapshot.
+    parity: u32,
+    /// The running snapshot's state for this database; `None` when no snapshot runs.
+    snap: Option<Box<DbSnapshot>>,
 }
 
 /// A mutable borrow of one entry that keeps the database's memory estimate right when dropped.
@@ -229,7 +243,7 @@ impl Db {
             self.expired_keys += 1;
             self.events.record(notify::EXPIRED, "expired", &stored_key);
             self.watched.touch(&stored_key);
-            crate::util::lazyfree::release(entry.value);
+            self.dispose(stored_key, entry);
         }
         None
     }
@@ -281,7 +295,10 @@ impl Db {
     /// The live entry under `key` for change, updating access metadata.
     pub fn get_mut(&mut self, key: &[u8], access: &Access) -> Option<EntryMut<'_>> {
         let index = self.live_index(key, access.now_ms)?;
-        let (_, entry) = self.entries.get_index_mut(index)?;
+        let (stored_key, entry) = self.entries.get_index_mut(index)?;
+        if let Some(snap) = self.snap.as_mut() {
+            preserve_copy(snap, self.parity, stored_key, entry);
+        }
         access.touch(&mut entry.access);
         let before = entry.value.mem_size();
         Some(EntryMut { entry, used_bytes: &mut self.used_bytes, before })
@@ -302,16 +319,23 @@ impl Db {
     }
 
     /// Stores a whole entry (value, TTL, access data) under `key`, replacing what was there.
-    pub fn insert(&mut self, key: &[u8], entry: Entry) {
+    pub fn insert(&mut self, key: &[u8], mut entry: Entry) {
         self.blocked.signal(key);
+        // Not part of a running snapshot: it did not exist when the snapshot began.
+        entry.access = (entry.access & !SAVED_BIT) | self.parity;
         let size = entry_size(key, &entry);
         let volatile = entry.expire_at != NO_EXPIRE;
         match self.entries.get_full_mut(key) {
-            Some((_, _, old)) => {
+            Some((_, stored_key, old)) => {
                 let old_size = key.len() + old.value.mem_size() + ENTRY_OVERHEAD;
                 let was_volatile = old.expire_at != NO_EXPIRE;
                 let replaced = std::mem::replace(old, entry);
-                crate::util::lazyfree::release(replaced.value);
+                match self.snap.as_mut() {
+                    Some(snap) if replaced.access & SAVED_BIT != self.parity => {
+                        snap.preserved.push(Preserved { db: snap.origin, key: stored_key.clone(), entry: replaced });
+                    }
+                    _ => crate::util::lazyfree::release(replaced.value),
+                }
                 self.used_bytes = (self.used_bytes + size).saturating_sub(old_size);
                 if was_volatile && !volatile {
                     self.volatile.swap_remove(key);
@@ -340,12 +364,33 @@ impl Db {
 
     /// Removes `key`, returning its entry (expired or not).
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let (stored_key, mut entry) = self.detach(key)?;
+        if let Some(snap) = self.snap.as_mut() {
+            preserve_copy(snap, self.parity, &stored_key, &mut entry);
+        }
+        Some(entry)
+    }
+
+    /// Takes `key`'s entry out of the tables, keeping the memory estimate and the
+    /// volatile set right; the caller disposes of it.
+    fn detach(&mut self, key: &[u8]) -> Option<(Key, Entry)> {
         let (stored_key, entry) = self.entries.swap_remove_entry(key)?;
         self.used_bytes = self.used_bytes.saturating_sub(entry_size(&stored_key, &entry));
         if entry.expire_at != NO_EXPIRE {
             self.volatile.swap_remove(key);
         }
-        Some(entry)
+        Some((stored_key, entry))
+    }
+
+    /// Gets rid of an entry taken out of the tables: the running snapshot keeps it if it
+    /// was not saved yet (moved, not copied); otherwise it is freed.
+    fn dispose(&mut self, key: Key, entry: Entry) {
+        match self.snap.as_mut() {
+            Some(snap) if entry.access & SAVED_BIT != self.parity => {
+                snap.preserved.push(Preserved { db: snap.origin, key, entry });
+            }
+            _ => crate::util::lazyfree::release(entry.value),
+        }
     }
 
     /// Removes `key` if live, returning its entry.
@@ -361,9 +406,12 @@ impl Db {
         if self.expire_if_needed(key, now_ms) {
             return false;
         }
-        let Some(entry) = self.entries.get_mut(key) else {
+        let Some((_, stored_key, entry)) = self.entries.get_full_mut(key) else {
             return false;
         };
+        if let Some(snap) = self.snap.as_mut() {
+            preserve_copy(snap, self.parity, stored_key, entry);
+        }
         let was_volatile = entry.expire_at != NO_EXPIRE;
         entry.expire_at = expire_at;
         if expire_at == NO_EXPIRE && was_volatile {
@@ -374,22 +422,32 @@ impl Db {
         true
     }
 
-    /// Removes every key.
+    /// Removes every key. While a snapshot runs, the old table goes to the snapshot, which
+    /// goes on walking it (no copy).
     pub fn clear(&mut self) {
         self.watched.touch_all();
         let entries = std::mem::take(&mut self.entries);
         let volatile = std::mem::take(&mut self.volatile);
         self.used_bytes = 0;
-        if entries.len() > crate::util::lazyfree::THRESHOLD {
-            crate::util::lazyfree::release_in_background(Box::new((entries, volatile)));
+        if let Some(snap) = self.snap.as_mut() {
+            let cursor = std::mem::take(&mut snap.cursor).min(entries.len());
+            if cursor > 0 {
+                snap.detached.push(Detached { table: entries, cursor });
+                release_table(IndexMap::default(), volatile);
+                return;
+            }
         }
+        release_table(entries, volatile);
     }
 
-    /// Swaps the contents of two databases (SWAPDB).
+    /// Swaps the contents of two databases (SWAPDB). A running snapshot's state goes
+    /// with the tables, so each table is still saved as the database it was in when the
+    /// snapshot began.
     pub fn swap_contents(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.entries, &mut other.entries);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.used_bytes, &mut other.used_bytes);
+        std::mem::swap(&mut self.snap, &mut other.snap);
         self.watched.touch_all();
         other.watched.touch_all();
         let (mine, theirs) = (&self.entries, &other.entries);
@@ -410,7 +468,9 @@ impl Db {
                 return Some(key.clone());
             }
             let key = key.clone();
-            self.remove(&key);
+            if let Some((stored_key, entry)) = self.detach(&key) {
+                self.dispose(stored_key, entry);
+            }
             self.expired_keys += 1;
             self.events.record(notify::EXPIRED, "expired", &key);
         }
@@ -467,8 +527,8 @@ impl Db {
             let is_expired = self.entries.get(&key).is_some_and(|e| e.is_expired(now_ms));
             if is_expired {
                 self.watched.touch(&key);
-                if let Some(entry) = self.remove(&key) {
-                    crate::util::lazyfree::release(entry.value);
+                if let Some((stored_key, entry)) = self.detach(&key) {
+                    self.dispose(stored_key, entry);
                 }
                 self.expired_keys += 1;
                 self.events.record(notify::EXPIRED, "expired", &key);
@@ -487,6 +547,140 @@ impl Db {
         if self.volatile.capacity() > 64 && self.volatile.len() * 8 < self.volatile.capacity() {
             self.volatile.shrink_to_fit();
         }
+    }
+}
+
+/// Snapshot primitives (see [`super::snapshot`] for the whole mechanism).
+impl Db {
+    /// Starts a snapshot of this database, saved as database `origin`: every entry
+    /// present becomes "unsaved" (one flip of the parity, no walk).
+    pub(super) fn snapshot_begin(&mut self, origin: usize) {
+        self.parity ^= SAVED_BIT;
+        self.snap = Some(Box::new(DbSnapshot::new(origin, self.entries.len())));
+    }
+
+    /// Whether a snapshot runs on this database.
+    pub fn snapshot_running(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// Walks up to `budget` positions of this database's tables from the top down,
+    /// handing each entry not saved yet to `visit` (with the database it is saved as) and
+    /// marking it saved. Returns the positions walked and whether the walk is complete.
+    pub(super) fn snapshot_walk(
+        &mut self,
+        budget: usize,
+        visit: &mut impl FnMut(usize, &Key, &Entry),
+    ) -> (usize, bool) {
+        let parity = self.parity;
+        let Some(snap) = self.snap.as_mut() else {
+            return (0, true);
+        };
+        let origin = snap.origin;
+        let mut walked = 0;
+        // Tables detached by FLUSHDB/FLUSHALL first: nothing changes them any more.
+        while let Some(table) = snap.detached.last_mut() {
+            while table.cursor > 0 && walked < budget {
+                table.cursor -= 1;
+                walked += 1;
+                if let Some((key, entry)) = table.table.get_index(table.cursor)
+                    && entry.access & SAVED_BIT != parity
+                {
+                    visit(origin, key, entry);
+                }
+            }
+            if table.cursor > 0 {
+                return (walked, false);
+            }
+            if let Some(done) = snap.detached.pop() {
+                release_table(done.table, IndexSet::default());
+            }
+        }
+        // Removals move the last entry into the hole, and inserts append: walking down from
+        // the length at the start, an entry present then is never moved above the cursor
+        // before it is walked (the argument of [`Db::scan`]).
+        snap.cursor = snap.cursor.min(self.entries.len());
+        while snap.cursor > 0 && walked < budget {
+            snap.cursor -= 1;
+            walked += 1;
+            if let Some((key, entry)) = self.entries.get_index_mut(snap.cursor)
+                && entry.access & SAVED_BIT != parity
+            {
+                entry.access ^= SAVED_BIT;
+                visit(origin, key, entry);
+            }
+        }
+        (walked, snap.cursor == 0)
+    }
+
+    /// Moves the entries saved aside by changes (their state when the snapshot began) to `out`.
+    pub(super) fn snapshot_take_preserved(&mut self, out: &mut Vec<Preserved>) {
+        if let Some(snap) = self.snap.as_mut() {
+            out.append(&mut snap.preserved);
+        }
+    }
+
+    /// Ends this database's part of the snapshot (its walk is complete), handing the
+    /// entries still preserved to `visit`.
+    pub(super) fn snapshot_end(&mut self, visit: &mut impl FnMut(usize, &Key, &Entry)) {
+        let Some(snap) = self.snap.take() else {
+            return;
+        };
+        let snap = *snap;
+        for detached in snap.detached {
+            release_table(detached.table, IndexSet::default());
+        }
+        for p in snap.preserved {
+            visit(p.db, &p.key, &p.entry);
+            crate::util::lazyfree::release(p.entry.value);
+        }
+    }
+
+    /// Abandons the snapshot on this database: marks every entry not walked yet as saved
+    /// (the next snapshot flips the parity again) and frees what the snapshot kept.
+    /// Costs one pass over the entries not walked yet.
+    pub(super) fn snapshot_abort(&mut self) {
+        let Some(snap) = self.snap.take() else {
+            return;
+        };
+        let parity = self.parity;
+        let end = snap.cursor.min(self.entries.len());
+        if let Some(unwalked) = self.entries.get_range_mut(..end) {
+            for (_, entry) in unwalked.iter_mut() {
+                entry.access = (entry.access & !SAVED_BIT) | parity;
+            }
+        }
+        let snap = *snap;
+        for detached in snap.detached {
+            release_table(detached.table, IndexSet::default());
+        }
+        if !snap.preserved.is_empty() {
+            crate::util::lazyfree::release_in_background(Box::new(snap.preserved));
+        }
+    }
+
+    /// Whether the entry under `key` is marked saved for the running snapshot (tests).
+    #[cfg(test)]
+    pub(super) fn is_saved(&self, key: &[u8]) -> Option<bool> {
+        self.entries.get(key).map(|e| e.access & SAVED_BIT == self.parity)
+    }
+}
+
+/// Saves a copy of `entry` for the running snapshot if it was not saved yet, marking it
+/// saved: called before the entry changes or leaves the table.
+#[cold]
+#[inline(never)]
+fn preserve_copy(snap: &mut DbSnapshot, parity: u32, key: &Key, entry: &mut Entry) {
+    if entry.access & SAVED_BIT != parity {
+        entry.access ^= SAVED_BIT;
+        snap.preserved.push(Preserved { db: snap.origin, key: key.clone(), entry: entry.clone() });
+    }
+}
+
+/// Frees a detached table, in the background when it is large.
+fn release_table(entries: IndexMap<Key, Entry, RandomState>, volatile: IndexSet<Key, RandomState>) {
+    if entries.len() > crate::util::lazyfree::THRESHOLD {
+        crate::util::lazyfree::release_in_background(Box::new((entries, volatile)));
     }
 }
 
