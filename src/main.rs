@@ -6,6 +6,12 @@ use tallkv::config::{self, CommandLine};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "check-journal") {
+        return match tallkv::persist::journal::check::run(&args[1..]) {
+            0 => ExitCode::SUCCESS,
+            _ => ExitCode::FAILURE,
+        };
+    }
     let parsed = match config::parse_command_line(&args) {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -162,7 +162,7 @@ impl ScriptHost for FunctionHost {
 
 /// Applies a change of the libraries: holds every shard, runs `change` on this thread's
 /// engine and, if it succeeds, on every other thread's. The reply is this thread's result.
-async fn change_everywhere<T, F>(s: &Session, change: F) -> Result<Result<T, Reply>, CmdError>
+async fn change_everywhere<T, F>(s: &Session, args: Args<'_>, change: F) -> Result<Result<T, Reply>, CmdError>
 where
     T: Send + 'static,
     F: Fn() -> Result<T, Reply> + Clone + Send + 'static,
@@ -171,6 +171,13 @@ where
     let held = s.hold(0..node.shards).await?;
     let result = change();
     if result.is_ok() {
+        // Journaled once, by shard 0; every thread replays it at startup.
+        let argv: Vec<Vec<u8>> = args.iter().map(<[u8]>::to_vec).collect();
+        held.run(0, move |state| {
+            let parts: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            crate::persist::journal::record(&mut state.keyspace, 0, crate::util::now_ms(), &parts);
+        })
+        .await?;
         let futures: Vec<_> = (0..node.shards)
             .filter(|&shard| shard != node.id)
             .map(|shard| {
@@ -201,7 +208,7 @@ fn function_load<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdR
             return Err(CmdError::msg(format!("ERR Unknown option given: {}", String::from_utf8_lossy(option))));
         }
         let code = args.get(pos).to_vec();
-        let result = change_everywhere(s, move || engine().function_load(&code, replace)).await?;
+        let result = change_everywhere(s, args, move || engine().function_load(&code, replace)).await?;
         Ok(match result {
             Ok(name) => Reply::Bulk(Bytes::from(name)),
             Err(reply) => reply,
@@ -213,7 +220,7 @@ fn function_load<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdR
 fn function_delete<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
     Box::pin(async move {
         let name = args.get(2).to_vec();
-        let result = change_everywhere(s, move || engine().function_delete(&name)).await?;
+        let result = change_everywhere(s, args, move || engine().function_delete(&name)).await?;
         Ok(result.map_or_else(|reply| reply, |()| Reply::Ok))
     })
 }
@@ -228,7 +235,7 @@ fn function_flush<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, Cmd
         {
             return Err(CmdError::from_static("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"));
         }
-        change_everywhere(s, || {
+        change_everywhere(s, args, || {
             engine().function_flush();
             Ok(())
         })
@@ -260,9 +267,38 @@ fn function_restore<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, C
             }
         };
         let payload = args.get(2).to_vec();
-        let result = change_everywhere(s, move || engine().function_restore(&payload, policy)).await?;
+        let result = change_everywhere(s, args, move || engine().function_restore(&payload, policy)).await?;
         Ok(result.map_or_else(|reply| reply, |()| Reply::Ok))
     })
+}
+
+/// Applies a journaled FUNCTION LOAD/DELETE/FLUSH/RESTORE to this thread's engine
+/// (startup replay; the command was checked when it first ran).
+pub fn replay(argv: &[Vec<u8>]) -> Result<(), String> {
+    let sub = argv.get(1).map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+    let last = argv.last().cloned().unwrap_or_default();
+    let failed = |reply: Reply| format!("{reply:?}");
+    match sub.as_slice() {
+        b"load" => {
+            let replace = argv.len() > 3 && argv[2].eq_ignore_ascii_case(b"replace");
+            engine().function_load(&last, replace).map(|_| ()).map_err(failed)
+        }
+        b"delete" => engine().function_delete(&last).map_err(failed),
+        b"flush" => {
+            engine().function_flush();
+            Ok(())
+        }
+        b"restore" => {
+            let policy = match argv.get(3) {
+                Some(p) if p.eq_ignore_ascii_case(b"flush") => RestorePolicy::Flush,
+                Some(p) if p.eq_ignore_ascii_case(b"replace") => RestorePolicy::Replace,
+                _ => RestorePolicy::Append,
+            };
+            let payload = argv.get(2).cloned().unwrap_or_default();
+            engine().function_restore(&payload, policy).map_err(failed)
+        }
+        _ => Err(format!("unknown FUNCTION subcommand '{}'", String::from_utf8_lossy(&sub))),
+    }
 }
 
 /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]: the libraries and their functions.

@@ -704,6 +704,12 @@ async fn flush(s: &Session, db: Option<usize>) -> CmdResult {
                 }
             }
             keyspace.dirty += removed;
+            // Every shard journals its own flush.
+            let now = crate::util::now_ms();
+            match db {
+                Some(d) => crate::persist::journal::record(keyspace, d, now, &[b"FLUSHDB"]),
+                None => crate::persist::journal::record(keyspace, 0, now, &[b"FLUSHALL"]),
+            }
         }));
     }
     for result in join_all(futures).await {
@@ -748,6 +754,14 @@ fn swapdb<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> 
                     let (low, high) = state.keyspace.dbs.split_at_mut(b);
                     low[a].swap_contents(&mut high[0]);
                 }
+                let (first, second) = (a.to_string(), b.to_string());
+                let now = crate::util::now_ms();
+                crate::persist::journal::record(
+                    &mut state.keyspace,
+                    0,
+                    now,
+                    &[b"SWAPDB", first.as_bytes(), second.as_bytes()],
+                );
                 if shard == 0 {
                     state.keyspace.dirty += 1;
                 }

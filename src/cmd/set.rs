@@ -179,8 +179,10 @@ fn spop(ctx: &mut KeyCtx<'_>, args: Args<'_>) -> CmdResult {
         let Value::Set(set) = &mut entry.value else { return Err(WRONG_TYPE) };
         set.pop_random()
     };
-    if popped.is_some() {
+    if let Some(member) = &popped {
         ctx.notify(SET, "spop", key);
+        // The member was chosen at random: journal what was removed.
+        ctx.journal_as(&[b"SREM", key, member]);
     }
     ctx.delete_if_empty(key);
     Ok(match popped {
@@ -221,6 +223,12 @@ fn spop_count(ctx: &mut KeyCtx<'_>, key: &[u8], count_arg: &[u8]) -> CmdResult {
     };
     if !popped.is_empty() {
         ctx.notify(SET, "spop", key);
+        if ctx.journaling() {
+            // The members were chosen at random: journal what was removed.
+            let mut argv: Vec<&[u8]> = vec![b"SREM", key];
+            argv.extend(popped.iter().map(|m| m.as_ref()));
+            ctx.journal_as(&argv);
+        }
     }
     ctx.delete_if_empty(key);
     ctx.dirty(popped.len() as u64);

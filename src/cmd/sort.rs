@@ -48,7 +48,8 @@ use bytes::Bytes;
 use super::arg::{c_str, int_arg, is_opt};
 use crate::command::error::{SYNTAX, WRONG_TYPE};
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, LocalFuture};
-use crate::protocol::{Args, Reply};
+use crate::persist::journal;
+use crate::protocol::{Args, OwnedArgs, Reply};
 use crate::server::Session;
 use crate::shard::coord::Tx;
 use crate::shard::notify;
@@ -648,6 +649,15 @@ fn reply(values: Vec<Option<Bytes>>) -> Reply {
 /// or deletes `dst` if there are none; counts the changes; replies the count.
 fn store(ctx: &mut KeyCtx<'_>, dst: &[u8], values: Vec<Option<Bytes>>) -> Reply {
     let n = values.len();
+    if ctx.journaling() {
+        // BY/GET patterns may read keys of other shards: journal the result, not the SORT.
+        ctx.journal_as(&[b"DEL", dst]);
+        if n > 0 {
+            let mut argv: Vec<&[u8]> = vec![b"RPUSH", dst];
+            argv.extend(values.iter().map(|v| v.as_deref().unwrap_or_default()));
+            ctx.journal_as(&argv);
+        }
+    }
     if n > 0 {
         let fill = ctx.cfg.list_max_listpack_size();
         let mut list = ListValue::new();
@@ -687,8 +697,10 @@ async fn sort_generic(s: &Session, args: Args<'_>, readonly: bool) -> CmdResult 
     if shards.len() == 1 {
         return node
             .run_on(src_shard, s.tx_id(), move |state: &mut ShardState| {
-                let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
-                sort_on_one_shard(&mut ctx, &src, &opts)
+                let (ks, cfg, now) = (&mut state.keyspace, &state.config, crate::util::now_ms());
+                journal::run_recorded(ks, cfg, db, no_touch, now, OwnedArgs::default().view(), |ctx| {
+                    sort_on_one_shard(ctx, &src, &opts)
+                })
             })
             .await?;
     }
@@ -717,8 +729,8 @@ async fn sort_held(tx: &Tx, shards: usize, db: usize, no_touch: bool, src: Bytes
     let opts = o.clone();
     let loaded = tx
         .run(key_shard(&src, shards), move |state: &mut ShardState| {
-            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
-            load(&mut ctx, &src, &opts)
+            let (ks, cfg, now) = (&mut state.keyspace, &state.config, crate::util::now_ms());
+            journal::run_recorded(ks, cfg, db, no_touch, now, OwnedArgs::default().view(), |ctx| load(ctx, &src, &opts))
         })
         .await??;
     let by_vals = fetch(tx, shards, db, no_touch, by_lookups(&loaded)).await?;
@@ -728,8 +740,10 @@ async fn sort_held(tx: &Tx, shards: usize, db: usize, no_touch: bool, src: Bytes
     match o.store {
         Some(dst) => Ok(tx
             .run(key_shard(&dst, shards), move |state: &mut ShardState| {
-                let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
-                store(&mut ctx, &dst, values)
+                let (ks, cfg, now) = (&mut state.keyspace, &state.config, crate::util::now_ms());
+                journal::run_recorded(ks, cfg, db, no_touch, now, OwnedArgs::default().view(), |ctx| {
+                    store(ctx, &dst, values)
+                })
             })
             .await?),
         None => Ok(reply(values)),
@@ -757,8 +771,10 @@ async fn fetch(
     for (shard, (indexes, lookups)) in groups {
         order.push(indexes);
         futures.push(tx.run(shard, move |state: &mut ShardState| {
-            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
-            lookup_all(&mut ctx, &lookups)
+            let (ks, cfg, now) = (&mut state.keyspace, &state.config, crate::util::now_ms());
+            journal::run_recorded(ks, cfg, db, no_touch, now, OwnedArgs::default().view(), |ctx| {
+                lookup_all(ctx, &lookups)
+            })
         }));
     }
     let mut values = vec![None; count];

@@ -226,6 +226,10 @@ async fn flush(node: &Node, stream: &mut TcpStream, out: &mut Vec<u8>) -> std::i
     if out.is_empty() {
         return Ok(());
     }
+    // appendfsync always: no reply before the journal records it depends on are durable.
+    if node.journal().is_some() {
+        crate::persist::journal::writer::wait_for_acks(node).await;
+    }
     stream.write_all(out).await?;
     node.state.borrow_mut().net_output_bytes += out.len() as u64;
     out.clear();

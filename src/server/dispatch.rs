@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::command::{
     CmdError, CmdResult, Command, Flags, Handler, KeyedFn, MultiShard, Registry, error::truncate_lossy,
 };
+use crate::persist::journal;
 use crate::protocol::{Args, OwnedArgs, Reply};
 use crate::shard::watch::WatchedKeys;
 use crate::shard::{Entry, Key, KeyCtx, Keyspace, slot::key_shard};
@@ -77,11 +78,23 @@ async fn run(session: &mut Session, cmd: &Command, args: Args<'_>) -> CmdResult 
         return Err(CmdError::arity(&cmd.full_name));
     };
     session.handle.info.borrow_mut().last_cmd = Some(cmd.id);
+    if cmd.flags.contains(Flags::WRITE)
+        && let Some(refused) = write_refusal(&session.node.shared)
+    {
+        return Err(refused);
+    }
     match handler {
         Handler::Local(f) => f(session, args),
         Handler::Async(f) => f(session, args).await,
         Handler::Keyed { run, multi } => run_keyed(session, cmd, run, multi, args).await,
     }
+}
+
+/// The error write commands get while persistence is failing (`-MISCONF ...`), if it is:
+/// one atomic load when all is well.
+#[inline]
+pub fn write_refusal(shared: &super::Shared) -> Option<CmdError> {
+    shared.write_refusal.check()
 }
 
 /// Runs a keyed command: on this shard, on the one shard owning all its keys, or across
@@ -152,16 +165,14 @@ async fn run_on_one_shard(
         let result = {
             let mut state = node.state.borrow_mut();
             let state = &mut *state;
-            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, node.now_ms());
-            run(&mut ctx, args)
+            journal::run_keyed(&mut state.keyspace, &state.config, db, no_touch, node.now_ms(), run, args)
         };
         node.after_commands();
         return result;
     }
     let owned = args.to_owned_args();
     node.run_on(target, tx, move |state| {
-        let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
-        run(&mut ctx, owned.view())
+        journal::run_keyed(&mut state.keyspace, &state.config, db, no_touch, crate::util::now_ms(), run, owned.view())
     })
     .await?
 }
@@ -238,6 +249,10 @@ pub fn route<'r>(session: &Session, registry: &'r Registry, args: Args<'_>) -> R
     if node.shards == 1 || session.reply_mode() != ReplyMode::On || session.multi.is_some() {
         return Route::Here(resolved);
     }
+    if cmd.flags.contains(Flags::WRITE) && write_refusal(&node.shared).is_some() {
+        // Refused where it is run, with the error.
+        return Route::Here(resolved);
+    }
     let shard = match cmd.single_key.filter(|&p| p < args.len()) {
         Some(pos) => Some(key_shard(args.get(pos), node.shards)),
         None => {
@@ -273,11 +288,12 @@ pub async fn run_batch(session: &Session, batch: RemoteBatch) -> Vec<Reply> {
             let now = crate::util::now_ms();
             let mut replies = Vec::with_capacity(commands.len());
             for (run, args) in commands {
-                let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, now);
-                replies.push(match run(&mut ctx, args.view()) {
-                    Ok(reply) => reply,
-                    Err(e) => e.into(),
-                });
+                replies.push(
+                    match journal::run_keyed(&mut state.keyspace, &state.config, db, no_touch, now, run, args.view()) {
+                        Ok(reply) => reply,
+                        Err(e) => e.into(),
+                    },
+                );
             }
             replies
         })
@@ -331,8 +347,15 @@ async fn split(
     for (shard, (indexes, owned)) in parts {
         order.push(indexes);
         futures.push(tx.run(shard, move |state| {
-            let mut ctx = KeyCtx::new(&mut state.keyspace, db, &state.config, no_touch, crate::util::now_ms());
-            run(&mut ctx, owned.view())
+            journal::run_keyed(
+                &mut state.keyspace,
+                &state.config,
+                db,
+                no_touch,
+                crate::util::now_ms(),
+                run,
+                owned.view(),
+            )
         }));
     }
     let results = join_all(futures).await;
@@ -445,7 +468,13 @@ async fn gather(
                 }
             }
             let add_dirty = if n == 0 { dirty } else { 0 };
+            let gathered: Vec<(usize, Vec<u8>)> =
+                dbs.iter().flat_map(|&d| keys.iter().map(move |key| (d, key.clone()))).collect();
+            let journal_it = dirty > 0;
             futures.push(tx.run(shard, move |state| {
+                if journal_it && state.keyspace.journal.is_some() {
+                    journal_write_back(&mut state.keyspace, &gathered, &back);
+                }
                 for (d, key, entry) in back {
                     state.keyspace.dbs[d].insert_quiet(&key, entry);
                 }
@@ -462,6 +491,23 @@ async fn gather(
     crate::shard::notify::publish_events(node, temp.take_events());
     drop(tx);
     reply
+}
+
+/// Journals a gathered command's write-back on one shard: `RESTORE key <abs ms|0>
+/// <payload> REPLACE ABSTTL` for each key written back, `DEL key` for each key gone.
+fn journal_write_back(ks: &mut Keyspace, gathered: &[(usize, Vec<u8>)], back: &[(usize, Vec<u8>, Entry)]) {
+    let now = crate::util::now_ms();
+    for (d, key) in gathered {
+        match back.iter().find(|(bd, bk, _)| bd == d && bk == key) {
+            Some((_, _, entry)) => {
+                let payload = crate::persist::rdb::dump_payload(&entry.value);
+                let ttl = if entry.expire_at == crate::shard::db::NO_EXPIRE { 0 } else { entry.expire_at };
+                let ttl = ttl.to_string();
+                journal::record(ks, *d, now, &[b"RESTORE", key, ttl.as_bytes(), &payload, b"REPLACE", b"ABSTTL"]);
+            }
+            None => journal::record(ks, *d, now, &[b"DEL", key]),
+        }
+    }
 }
 
 /// Redis's unknown-command error, quoting the first arguments.

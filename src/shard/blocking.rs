@@ -173,6 +173,31 @@ pub fn unblock(state: &mut ShardState, db: usize, keys: &[Key], ticket: &Arc<Tic
     state.keyspace.waiters -= removed;
 }
 
+/// The non-blocking command a served blocked pop amounts to on `key` (what the journal
+/// records): BLPOP → LPOP key, BLMOVE → LMOVE, BLMPOP → LMPOP 1 key ..., and so on.
+pub fn nonblocking_form(key: &[u8], args: Args<'_>) -> Option<Vec<Vec<u8>>> {
+    let name = args.try_get(0)?.to_ascii_lowercase();
+    let v = |s: &[u8]| s.to_vec();
+    Some(match name.as_slice() {
+        b"blpop" => vec![v(b"LPOP"), v(key)],
+        b"brpop" => vec![v(b"RPOP"), v(key)],
+        b"bzpopmin" => vec![v(b"ZPOPMIN"), v(key)],
+        b"bzpopmax" => vec![v(b"ZPOPMAX"), v(key)],
+        // BLMOVE source destination wherefrom whereto timeout
+        b"blmove" => vec![v(b"LMOVE"), v(key), v(args.try_get(2)?), v(args.try_get(3)?), v(args.try_get(4)?)],
+        // BRPOPLPUSH source destination timeout
+        b"brpoplpush" => vec![v(b"RPOPLPUSH"), v(key), v(args.try_get(2)?)],
+        // BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n] / BZMPOP ... MIN|MAX [COUNT n]
+        b"blmpop" | b"bzmpop" => {
+            let numkeys: usize = std::str::from_utf8(args.try_get(2)?).ok()?.parse().ok()?;
+            let mut argv = vec![if name == b"blmpop" { v(b"LMPOP") } else { v(b"ZMPOP") }, v(b"1"), v(key)];
+            argv.extend(args.iter_from(3 + numkeys).map(v));
+            argv
+        }
+        _ => return None,
+    })
+}
+
 /// A result for a waiting connection: (its shard, its request id, what it gets).
 pub type Delivery = (usize, u64, Wake);
 
@@ -202,8 +227,31 @@ pub fn serve_ready(state: &mut ShardState) -> Vec<Delivery> {
                 if !waiter.ticket.claim() {
                     continue;
                 }
-                let mut ctx = KeyCtx::new(&mut state.keyspace, db, &config, waiter.no_touch, now);
-                let wake = (waiter.serve)(&mut ctx, &key, waiter.args.view());
+                let args = waiter.args.view();
+                let wake = crate::persist::journal::run_recorded(
+                    &mut state.keyspace,
+                    &config,
+                    db,
+                    waiter.no_touch,
+                    now,
+                    args,
+                    |ctx| {
+                        let wake = (waiter.serve)(ctx, &key, args);
+                        if ctx.journaling() && matches!(wake, Wake::Reply(_)) {
+                            // Journal the pop as its non-blocking form on the served key.
+                            match nonblocking_form(&key, args) {
+                                Some(argv) => {
+                                    let parts: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+                                    ctx.journal_as(&parts);
+                                }
+                                None => {
+                                    ctx.ks.journal.as_deref_mut().into_iter().for_each(|p| p.replace_with_nothing())
+                                }
+                            }
+                        }
+                        wake
+                    },
+                );
                 let retry = matches!(wake, Wake::Retry);
                 out.push((waiter.origin, waiter.slot, wake));
                 if retry {

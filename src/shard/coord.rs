@@ -32,6 +32,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::node::{Node, Parked, ShardState, ShardUnavailable, Work};
 
@@ -42,10 +44,17 @@ pub type TxId = u64;
 /// one that has run past `busy-reply-threshold` are answered `-BUSY`.
 pub const SCRIPT_TX: TxId = 1 << 47;
 
+/// How many of a transaction's shards left journal records (shared by its shards; see
+/// [`crate::persist::journal`]): the number of parts its group record has.
+pub type TxWriters = Arc<AtomicU32>;
+
 /// Whether a shard is free or held, and who waits for it.
 #[derive(Default)]
 pub struct Gate {
     holder: Cell<Option<TxId>>,
+    /// The holder's count of journaling shards, and whether this shard is in it.
+    writers: RefCell<Option<TxWriters>>,
+    counted: Cell<bool>,
     /// When the holder took the shard (Unix ms).
     held_since: Cell<i64>,
     parked: RefCell<VecDeque<Parked>>,
@@ -80,6 +89,28 @@ impl Gate {
         }
     }
 
+    /// As [`Gate::try_take`], remembering the transaction's count of journaling shards.
+    pub fn try_take_for(&self, tx: TxId, writers: &TxWriters) -> bool {
+        let free = self.holder.get().is_none();
+        let taken = self.try_take(tx);
+        if free && taken {
+            *self.writers.borrow_mut() = Some(writers.clone());
+            self.counted.set(false);
+        }
+        taken
+    }
+
+    /// Counts this shard among the holder's journaling shards (once per transaction).
+    pub fn count_writer(&self) {
+        if self.counted.get() {
+            return;
+        }
+        if let Some(writers) = self.writers.borrow().as_ref() {
+            writers.fetch_add(1, Ordering::AcqRel);
+            self.counted.set(true);
+        }
+    }
+
     /// How long (ms) a script's transaction has held the shard, if one holds it.
     pub fn held_by_script_for(&self, now_ms: i64) -> Option<i64> {
         match self.holder.get() {
@@ -92,6 +123,7 @@ impl Gate {
     pub fn release(&self, tx: TxId) -> bool {
         if self.holder.get() == Some(tx) {
             self.holder.set(None);
+            self.writers.borrow_mut().take();
             true
         } else {
             false
@@ -119,6 +151,7 @@ pub struct Tx {
     node: Rc<Node>,
     id: TxId,
     held: RefCell<Vec<usize>>,
+    writers: TxWriters,
 }
 
 impl Tx {
@@ -143,12 +176,12 @@ impl Tx {
         let mut wanted: Vec<usize> = shards.into_iter().collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let tx = Tx { node: node.clone(), id, held: RefCell::new(Vec::new()) };
+        let tx = Tx { node: node.clone(), id, held: RefCell::new(Vec::new()), writers: TxWriters::default() };
         for shard in wanted {
             // This thread's own shard, when free, is taken on the spot: the same grant the
             // request below would get, without its round through a result slot.
-            if shard != node.id || !node.gate.try_take(tx.id) {
-                node.request(shard, Some(tx.id), Work::Acquire).await?;
+            if shard != node.id || !node.gate.try_take_for(tx.id, &tx.writers) {
+                node.request(shard, Some(tx.id), Work::Acquire(tx.writers.clone())).await?;
             }
             tx.held.borrow_mut().push(shard);
         }
@@ -188,10 +221,10 @@ impl Tx {
         }
         let above_all = self.held.borrow().iter().all(|&h| h < shard);
         let granted = if above_all {
-            self.node.request(shard, Some(self.id), Work::Acquire).await?;
+            self.node.request(shard, Some(self.id), Work::Acquire(self.writers.clone())).await?;
             true
         } else {
-            let reply = self.node.request(shard, Some(self.id), Work::TryAcquire).await?;
+            let reply = self.node.request(shard, Some(self.id), Work::TryAcquire(self.writers.clone())).await?;
             reply.downcast::<bool>().map(|b| *b).unwrap_or(false)
         };
         if granted {
@@ -207,9 +240,30 @@ impl Tx {
 }
 
 impl Drop for Tx {
+    /// Releases the shards. If some of them journaled records for the transaction, first
+    /// has every one of them append its part of the group record, and releases none until
+    /// all parts are written (see [`crate::persist::journal`]); the shards stay held meanwhile.
     fn drop(&mut self) {
-        for shard in self.held.borrow_mut().drain(..) {
-            self.node.notify(shard, Some(self.id), Work::Release);
+        let held: Vec<usize> = self.held.borrow_mut().drain(..).collect();
+        let writers = self.writers.load(Ordering::Acquire);
+        if writers == 0 {
+            for shard in held {
+                self.node.notify(shard, Some(self.id), Work::Release);
+            }
+            return;
         }
+        let node = self.node.clone();
+        let id = self.id;
+        node.commit_started();
+        glommio::spawn_local(async move {
+            let parts: Vec<_> =
+                held.iter().map(|&shard| node.request(shard, Some(id), Work::Commit(writers))).collect();
+            let _ = crate::util::join_all(parts).await;
+            for shard in held {
+                node.notify(shard, Some(id), Work::Release);
+            }
+            node.commit_finished();
+        })
+        .detach();
     }
 }
