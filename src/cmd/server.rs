@@ -13,6 +13,7 @@ use bytes::Bytes;
 use super::connection::{REDIS_VERSION, help_reply};
 use crate::command::error::SYNTAX;
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, LocalFuture};
+use crate::persist::save::ShutdownSave;
 use crate::protocol::{Args, Reply};
 use crate::server::Session;
 use crate::server::clients::ReplyMode;
@@ -26,7 +27,7 @@ pub const COMMANDS: &[CommandImpl] = &[
     CommandImpl { name: "config|set", handler: Handler::Local(config_set) },
     CommandImpl { name: "config|resetstat", handler: Handler::Async(config_resetstat) },
     CommandImpl { name: "config|help", handler: Handler::Local(config_help) },
-    CommandImpl { name: "shutdown", handler: Handler::Local(shutdown) },
+    CommandImpl { name: "shutdown", handler: Handler::Async(shutdown) },
 ];
 
 /// Memory counted for the server itself besides the data (`used_memory_startup`).
@@ -40,6 +41,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("server", "Server"),
     ("clients", "Clients"),
     ("memory", "Memory"),
+    ("persistence", "Persistence"),
     ("stats", "Stats"),
     ("replication", "Replication"),
     ("cpu", "CPU"),
@@ -86,6 +88,10 @@ struct ShardStats {
     blocked_clients: usize,
     /// Keys some client waits on.
     blocking_keys: usize,
+    /// Each shard's journal status, by shard.
+    aof: Vec<crate::persist::journal::AofStats>,
+    /// Each shard's key count, by shard.
+    shard_keys: Vec<usize>,
 }
 
 impl ShardStats {
@@ -113,6 +119,8 @@ impl ShardStats {
             stats.blocked_clients += usize::from(info.blocked);
         }
         stats.blocking_keys = state.keyspace.dbs.iter().map(|d| d.blocked.keys_len()).sum();
+        stats.aof = vec![state.aof.clone()];
+        stats.shard_keys = vec![state.keyspace.dbs.iter().map(|d| d.len()).sum()];
         stats
     }
 
@@ -140,6 +148,8 @@ impl ShardStats {
         self.max_output_buffer = self.max_output_buffer.max(other.max_output_buffer);
         self.blocked_clients += other.blocked_clients;
         self.blocking_keys += other.blocking_keys;
+        self.aof.extend(other.aof.iter().cloned());
+        self.shard_keys.extend(other.shard_keys.iter().copied());
     }
 }
 
@@ -185,7 +195,8 @@ fn info<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
             .map(|(name, _)| *name)
             .filter(|name| all || names.iter().any(|n| n == name || (*name == "module_list" && n == "modules")))
             .collect();
-        let needs_stats = wanted.iter().any(|n| matches!(*n, "clients" | "memory" | "stats" | "keyspace"));
+        let needs_stats =
+            wanted.iter().any(|n| matches!(*n, "clients" | "memory" | "persistence" | "stats" | "keyspace"));
         let stats = if needs_stats { gather_stats(s).await? } else { ShardStats::default() };
         let pubsub =
             if wanted.contains(&"stats") { crate::server::pubsub::info_counts(&s.node).await? } else { (0, 0, 0) };
@@ -203,6 +214,9 @@ fn info<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
                 "server" => server_section(s, &mut fields),
                 "clients" => clients_section(s, &stats, &mut fields),
                 "memory" => memory_section(s, &stats, &mut fields),
+                "persistence" => {
+                    super::persistence::info_section(s, &stats.aof, &stats.shard_keys, &mut out);
+                }
                 "stats" => stats_section(&stats, pubsub, &mut fields),
                 "replication" => replication_section(&mut fields),
                 "cpu" => cpu_section(&mut fields),
@@ -470,43 +484,51 @@ fn config_help(_session: &mut Session, args: Args<'_>) -> CmdResult {
 // ---------------------------------------------------------------------------------------
 // SHUTDOWN
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stops the server; the connection is
-/// closed without a reply. SAVE fails (no persistence) unless FORCE is given; ABORT has
-/// nothing to abort since a shutdown never waits.
-fn shutdown(session: &mut Session, args: Args<'_>) -> CmdResult {
-    let (mut nosave, mut save, mut force, mut abort, mut now) = (false, false, false, false, false);
-    for arg in args.iter_from(1) {
-        if arg.eq_ignore_ascii_case(b"nosave") {
-            nosave = true;
-        } else if arg.eq_ignore_ascii_case(b"save") {
-            save = true;
-        } else if arg.eq_ignore_ascii_case(b"now") {
-            now = true;
-        } else if arg.eq_ignore_ascii_case(b"force") {
-            force = true;
-        } else if arg.eq_ignore_ascii_case(b"abort") {
-            abort = true;
-        } else {
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves (with `save` rules or SAVE) and
+/// stops the server; the connection is closed without a reply. A failed save keeps the
+/// server running unless FORCE is given. ABORT has nothing to abort since a shutdown
+/// never waits for replicas.
+fn shutdown<'a>(session: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResult> {
+    Box::pin(async move {
+        let (mut nosave, mut save, mut force, mut abort, mut now) = (false, false, false, false, false);
+        for arg in args.iter_from(1) {
+            if arg.eq_ignore_ascii_case(b"nosave") {
+                nosave = true;
+            } else if arg.eq_ignore_ascii_case(b"save") {
+                save = true;
+            } else if arg.eq_ignore_ascii_case(b"now") {
+                now = true;
+            } else if arg.eq_ignore_ascii_case(b"force") {
+                force = true;
+            } else if arg.eq_ignore_ascii_case(b"abort") {
+                abort = true;
+            } else {
+                return Err(SYNTAX);
+            }
+        }
+        if (abort && (nosave || save || now || force)) || (nosave && save) {
             return Err(SYNTAX);
         }
-    }
-    if (abort && (nosave || save || now || force)) || (nosave && save) {
-        return Err(SYNTAX);
-    }
-    if abort {
-        return Err(CmdError::err("No shutdown in progress."));
-    }
-    if save && !force {
-        return Err(CmdError::err(
-            "SHUTDOWN SAVE is not supported yet: persistence is not implemented in this tallkv version",
-        ));
-    }
-    crate::server::log::log(crate::server::log::Level::Warning, "User requested shutdown...");
-    session.node.shared.request_shutdown();
-    // Like Redis, the connection gets no reply: it is closed as the server stops.
-    session.set_reply_mode(ReplyMode::Off);
-    session.close_after_reply = true;
-    Ok(Reply::Ok)
+        if abort {
+            return Err(CmdError::err("No shutdown in progress."));
+        }
+        crate::server::log::log(crate::server::log::Level::Warning, "User requested shutdown...");
+        let mode = if nosave {
+            ShutdownSave::NoSave
+        } else if save {
+            ShutdownSave::Save
+        } else {
+            ShutdownSave::Default
+        };
+        if crate::persist::save::save_before_shutdown(&session.node, mode).await.is_err() && !force {
+            return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+        }
+        session.node.shared.request_shutdown();
+        // Like Redis, the connection gets no reply: it is closed as the server stops.
+        session.set_reply_mode(ReplyMode::Off);
+        session.close_after_reply = true;
+        Ok(Reply::Ok)
+    })
 }
 
 #[cfg(test)]

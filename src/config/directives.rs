@@ -854,6 +854,18 @@ pub(crate) static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool { get: |c| c.rdbchecksum, set: |c, v| c.rdbchecksum = v },
     },
     Directive {
+        name: "import-rdb",
+        alias: None,
+        access: Access::Immutable,
+        kind: Kind::Str {
+            get: |c| c.import_rdb.clone(),
+            set: |c, v| {
+                c.import_rdb = v.to_string();
+                Ok(())
+            },
+        },
+    },
+    Directive {
         name: "snapshot-format",
         alias: None,
         access: Access::Mutable,

@@ -247,6 +247,7 @@ pub struct Config {
     rdbcompression: bool,
     rdbchecksum: bool,
     snapshot_format: SnapshotFormat,
+    import_rdb: String,
     dbfilename: String,
     appendfilename: String,
     appenddirname: String,
@@ -315,6 +316,7 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             snapshot_format: SnapshotFormat::Tallkv,
+            import_rdb: String::new(),
             dbfilename: "dump.rdb".to_string(),
             appendfilename: "appendonly.aof".to_string(),
             appenddirname: "appendonlydir".to_string(),
@@ -581,6 +583,20 @@ impl Config {
     /// `rdbchecksum` (yes): end RDB output with a CRC64 (0 when off, as Redis writes).
     pub fn rdbchecksum(&self) -> bool {
         self.rdbchecksum
+    }
+
+    /// `import-rdb` (tallkv's own, startup only): a Redis RDB file to load at startup
+    /// instead of the last snapshot ("" = none).
+    pub fn import_rdb(&self) -> &str {
+        &self.import_rdb
+    }
+
+    /// Makes a relative `import-rdb` path absolute against `base` (the directory the
+    /// server was started from, before it changes to `dir`).
+    pub fn resolve_import_rdb(&mut self, base: &std::path::Path) {
+        if !self.import_rdb.is_empty() && std::path::Path::new(&self.import_rdb).is_relative() {
+            self.import_rdb = base.join(&self.import_rdb).display().to_string();
+        }
     }
 
     /// `snapshot-format` (tallkv): per-shard tallkv files or one Redis RDB.

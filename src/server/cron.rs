@@ -26,6 +26,30 @@ pub async fn run(node: Rc<Node>) {
         glommio::timer::sleep(period.min(Duration::from_millis(50))).await;
         node.state.borrow_mut().sample_rates(crate::util::now_ms());
         node.refuse_parked_if_busy();
+        if let Some(journal) = node.journal() {
+            // CONFIG SET appendfsync reaches the running writer here.
+            journal.set_fsync(config.appendfsync());
+        }
+        let dirty = node.state.borrow().keyspace.dirty;
+        node.shared.save_status.publish_dirty(node.id, dirty);
+        if node.id == 0 {
+            if node.shared.signalled.swap(false, Ordering::SeqCst) {
+                crate::server::log::log(
+                    crate::server::log::Level::Warning,
+                    "Received SIGTERM or SIGINT scheduling shutdown...",
+                );
+                let node = node.clone();
+                glommio::spawn_local(async move {
+                    let mode = crate::persist::save::ShutdownSave::Default;
+                    if crate::persist::save::save_before_shutdown(&node, mode).await.is_ok() {
+                        node.shared.request_shutdown();
+                    }
+                })
+                .detach();
+            }
+            crate::persist::save::check_save_rules(&node);
+            crate::persist::rewrite::check(&node);
+        }
         if last_tick.elapsed() < period {
             continue;
         }

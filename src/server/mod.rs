@@ -38,8 +38,17 @@ pub struct Shared {
     pub next_client_id: AtomicU64,
     /// Connected clients over all threads.
     pub connected_clients: AtomicUsize,
-    /// Set to stop the server (signal or SHUTDOWN).
+    /// Set to stop the server now: every thread exits (SHUTDOWN, or a signal once the
+    /// save at shutdown is done).
     pub shutdown: Arc<AtomicBool>,
+    /// Set by SIGTERM/SIGINT; shard 0's cron saves as SHUTDOWN would, then sets `shutdown`.
+    pub signalled: Arc<AtomicBool>,
+    /// Snapshot status (SAVE, BGSAVE, `save` rules, INFO persistence).
+    pub save_status: crate::persist::status::SaveStatus,
+    /// Why write commands are refused (`-MISCONF`), if they are: see [`dispatch::write_refusal`].
+    pub write_refusal: crate::persist::journal::WriteRefusal,
+    /// What the journal loaded at startup, taken by each shard as it starts (`appendonly yes`).
+    pub journal_startup: crate::persist::load::Startup,
     /// When the server started.
     pub started: Instant,
     /// Unix ms at start.
@@ -92,8 +101,9 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
     let pin = config.pin_threads();
     let shards = if config.threads() == 0 { cpus.len() } else { config.threads() };
     let shutdown = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, shutdown.clone())
+        signal_hook::flag::register(signal, signalled.clone())
             .map_err(|e| format!("cannot install signal handler: {e}"))?;
     }
     let mut config = config;
@@ -104,18 +114,31 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
     if !config.logfile().is_empty() {
         log::set_file(config.logfile())?;
     }
+    if let Ok(started_in) = std::env::current_dir() {
+        config.resolve_import_rdb(&started_in);
+    }
     std::env::set_current_dir(config.dir()).map_err(|e| format!("Can't chdir to '{}': {e}", config.dir()))?;
     if !config.pidfile().is_empty() {
         std::fs::write(config.pidfile(), format!("{}\n", std::process::id()))
             .map_err(|e| format!("Failed to write PID file: {e}"))?;
     }
     let pidfile = config.pidfile().to_string();
+    let journal_startup = if config.appendonly() {
+        let snapshot = Arc::new(config.clone());
+        crate::persist::load::load_at_startup(&snapshot, shards)?
+    } else {
+        crate::persist::load::Startup::default()
+    };
     let shared = Arc::new(Shared {
         config: SharedConfig::new(config),
         shards,
         next_client_id: AtomicU64::new(1),
         connected_clients: AtomicUsize::new(0),
         shutdown,
+        signalled,
+        save_status: crate::persist::status::SaveStatus::new(shards, crate::util::now_ms() / 1000),
+        write_refusal: Default::default(),
+        journal_startup,
         started: Instant::now(),
         started_unix_ms: crate::util::now_ms(),
         run_id: (0..5).map(|_| format!("{:08x}", crate::util::rand_u64() as u32)).collect(),
@@ -172,6 +195,7 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
             }
         }
     }
+    shared.save_status.update(|s| s.loaded = true);
     if let Some(e) = failure {
         shared.request_shutdown();
         for handle in handles {
@@ -271,20 +295,42 @@ async fn shard_main(
         responses.join().await.map_err(|_| "cannot join the response mesh".to_string())?;
     let registry = Rc::new(Registry::build());
     let node = Rc::new(Node::new(shard, shared.shards, shared.clone(), registry, request_senders, response_senders));
-    for (_, receiver) in request_receivers.streams() {
-        let node = node.clone();
-        glommio::spawn_local(async move {
-            while let Some(request) = receiver.recv().await {
-                node.handle_remote(request);
-            }
-        })
-        .detach();
-    }
+    Node::make_current(&node);
     for (_, receiver) in response_receivers.streams() {
         let node = node.clone();
         glommio::spawn_local(async move {
             while let Some(response) = receiver.recv().await {
                 node.deliver(response.id, response.result);
+            }
+        })
+        .detach();
+    }
+    // Load the data before serving anyone.
+    let config = node.config();
+    if !config.appendonly() {
+        let import = (!config.import_rdb().is_empty()).then(|| std::path::PathBuf::from(config.import_rdb()));
+        if let Err(e) = crate::persist::save::load_at_startup(&node, import.as_deref()) {
+            let message = format!("Fatal error loading the snapshot: {e}");
+            let _ = ready.send(Err(message.clone()));
+            return Err(message);
+        }
+    }
+    // appendonly yes: this shard's data, loaded from the journal in `run`, and its writer.
+    let journal_task = match crate::persist::load::install(&node).await {
+        Ok(task) => task,
+        Err(e) => {
+            let message = format!("Fatal error opening the journal: {e}");
+            let _ = ready.send(Err(message.clone()));
+            return Err(message);
+        }
+    };
+    // Only now serve other shards' requests: a command forwarded by a shard that already
+    // listens must not run on the placeholder keyspace `install` replaces (it would be lost).
+    for (_, receiver) in request_receivers.streams() {
+        let node = node.clone();
+        glommio::spawn_local(async move {
+            while let Some(request) = receiver.recv().await {
+                node.handle_remote(request);
             }
         })
         .detach();
@@ -310,6 +356,15 @@ async fn shard_main(
     let cron_node = node.clone();
     let cron = glommio::spawn_local_into(cron::run(cron_node), background).map_err(|e| e.to_string())?;
     cron.await;
+    // Stop: write and fsync what the journal holds.
+    if let Some(writer) = node.journal() {
+        writer.stop();
+        // It may be a writer CONFIG SET appendonly yes started (not `journal_task`).
+        writer.finished().await;
+    }
+    if let Some(task) = journal_task {
+        task.await;
+    }
     // Stop: close every connection this thread serves.
     let handles: Vec<_> = node.state.borrow().clients.iter().cloned().collect();
     for handle in handles {

@@ -7,6 +7,7 @@ pub mod db;
 pub mod node;
 pub mod notify;
 pub mod slot;
+pub mod snapshot;
 pub mod watch;
 
 use std::sync::Arc;
@@ -34,6 +35,9 @@ pub struct Keyspace {
     pub notify: u32,
     /// Waiters of blocked clients queued on keys of this shard (see [`blocking`]).
     pub waiters: usize,
+    /// Journal records of the commands run here, not yet handed to the shard's journal
+    /// writer; `None` when the shard keeps no journal (see [`crate::persist::journal`]).
+    pub journal: Option<Box<crate::persist::journal::Pending>>,
 }
 
 impl Keyspace {
@@ -47,6 +51,7 @@ impl Keyspace {
             events: Vec::new(),
             notify: 0,
             waiters: 0,
+            journal: None,
         }
     }
 
@@ -157,6 +162,21 @@ impl<'a> KeyCtx<'a> {
         if db.peek(key, now).is_some_and(|e| e.value.is_empty_collection()) {
             db.remove(key);
             self.notify(notify::GENERIC, "del", key);
+        }
+    }
+
+    /// Whether the command's writes are journaled (see [`KeyCtx::journal_as`]).
+    #[inline]
+    pub fn journaling(&self) -> bool {
+        self.ks.journal.is_some()
+    }
+
+    /// Journals `argv` (in the selected database, at the command's time) instead of the
+    /// command as sent: for a write whose effect its arguments do not determine (SPOP).
+    /// Each call adds one record; nothing happens when the shard keeps no journal.
+    pub fn journal_as(&mut self, argv: &[&[u8]]) {
+        if let Some(pending) = self.ks.journal.as_deref_mut() {
+            pending.replace(self.db, self.access.now_ms, argv.iter().copied());
         }
     }
 

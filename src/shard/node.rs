@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Waker};
 use glommio::channels::channel_mesh::Senders;
 
 use super::Keyspace;
-use super::coord::{Gate, TxId};
+use super::coord::{Gate, TxId, TxWriters};
 
 use crate::command::{CmdError, Registry};
 use crate::config::{Config, SharedConfig};
@@ -38,16 +38,23 @@ pub type ShardFn = Box<dyn FnOnce(&mut ShardState) -> AnyBox + Send>;
 pub enum Work {
     /// Run a closure on the shard's state (allowed when the shard is free or held by the request's transaction).
     Run(ShardFn),
-    /// Hold the shard for the request's transaction (granted in arrival order).
-    Acquire,
+    /// Hold the shard for the request's transaction (granted in arrival order). Carries
+    /// the transaction's count of shards that journaled something.
+    Acquire(TxWriters),
     /// Hold the shard for the request's transaction if it is free now; never waits
     /// (replies whether it was granted).
-    TryAcquire,
+    TryAcquire(TxWriters),
+    /// The holding transaction is done: append this shard's journal records as its part
+    /// of a group record of this many participants, and reply once that is written.
+    Commit(u32),
     /// Let go of the shard.
     Release,
     /// Run a closure even while the shard is held by a transaction. For state outside the
     /// keyspace only (pub/sub subscriptions, blocked clients): it must not read or change keys.
     Unheld(ShardFn),
+    /// Start a task on the shard's thread (see [`Node::run_task_on`]); runs with no borrow
+    /// of the shard's state, since glommio may run a new task at once.
+    Spawn(Box<dyn FnOnce() + Send>),
 }
 
 /// A request sent to another shard.
@@ -111,6 +118,8 @@ pub struct ShardState {
     pub rates: Rates,
     /// This thread's Pub/Sub subscription tables.
     pub pubsub: crate::server::pubsub::PubSub,
+    /// This shard's journal status (INFO persistence).
+    pub aof: crate::persist::journal::AofStats,
 }
 
 /// Samples of a running total, turned into a per-second rate the way Redis's
@@ -233,6 +242,13 @@ pub struct Node {
     config_version: Cell<u64>,
     clock_ms: Cell<i64>,
     clock_uses: Cell<u32>,
+    /// The shard's journal writer (`appendonly yes`).
+    journal: RefCell<Option<Rc<crate::persist::journal::Writer>>>,
+    /// Responses held back until the journal reaches a position: (position, fsynced too, to whom, what).
+    deferred: RefCell<Vec<(u64, bool, ReplyTo, AnyBox)>>,
+    /// Transactions this thread coordinates that are committing their journal parts.
+    commits: Cell<usize>,
+    commit_waiters: RefCell<Vec<Waker>>,
 }
 
 /// How many commands may share one reading of the clock (see [`Node::now_ms`]).
@@ -264,6 +280,7 @@ impl Node {
                 net_output_bytes: 0,
                 rates: Rates::default(),
                 pubsub: crate::server::pubsub::PubSub::new(),
+                aof: Default::default(),
             }),
             registry,
             shared,
@@ -276,6 +293,10 @@ impl Node {
             config_version: Cell::new(version),
             clock_ms: Cell::new(crate::util::now_ms()),
             clock_uses: Cell::new(0),
+            journal: RefCell::new(None),
+            deferred: RefCell::new(Vec::new()),
+            commits: Cell::new(0),
+            commit_waiters: RefCell::new(Vec::new()),
         }
     }
 
@@ -470,6 +491,12 @@ impl Node {
                 if self.gate.allows(tx) {
                     self.refresh_config();
                     let result = f(&mut self.state.borrow_mut());
+                    self.note_tx_records();
+                    // The records go to the writer before the response, so `respond`
+                    // holds it back until they are durable (appendfsync always).
+                    if self.gate.is_free() {
+                        self.write_pending_records();
+                    }
                     self.respond(reply, result);
                     self.after_commands();
                 } else if self.held_by_busy_script() {
@@ -478,15 +505,37 @@ impl Node {
                     self.gate.park(Parked { tx, work: Work::Run(f), reply });
                 }
             }
-            Work::Acquire => match tx {
-                Some(t) if self.gate.try_take(t) => self.respond(reply, Box::new(())),
+            Work::Acquire(writers) => match tx {
+                Some(t) if self.gate.try_take_for(t, &writers) => self.respond(reply, Box::new(())),
                 Some(_) if self.held_by_busy_script() => self.respond(reply, Box::new(ShardUnavailable::Busy)),
-                Some(_) => self.gate.park(Parked { tx, work: Work::Acquire, reply }),
+                Some(_) => self.gate.park(Parked { tx, work: Work::Acquire(writers), reply }),
                 None => self.respond(reply, Box::new(())),
             },
-            Work::TryAcquire => {
-                let granted = tx.is_some_and(|t| self.gate.try_take(t));
+            Work::TryAcquire(writers) => {
+                let granted = tx.is_some_and(|t| self.gate.try_take_for(t, &writers));
                 self.respond(reply, Box::new(granted));
+            }
+            Work::Commit(participants) => {
+                if !self.gate.allows(tx) {
+                    self.gate.park(Parked { tx, work: Work::Commit(participants), reply });
+                    return;
+                }
+                let (bodies, count) = {
+                    let mut state = self.state.borrow_mut();
+                    match state.keyspace.journal.as_deref_mut() {
+                        Some(pending) => pending.take(),
+                        None => (Vec::new(), 0),
+                    }
+                };
+                match (self.journal(), tx) {
+                    (Some(writer), Some(t)) if count > 0 => {
+                        writer.append_group(t, participants, count, &bodies);
+                        let target = writer.appended();
+                        let durable = writer.always();
+                        self.respond_at(target, durable, reply, Box::new(()));
+                    }
+                    _ => self.respond(reply, Box::new(())),
+                }
             }
             Work::Release => {
                 if let Some(t) = tx
@@ -496,6 +545,7 @@ impl Node {
                     self.drain_parked();
                 }
             }
+            Work::Spawn(start) => start(),
             Work::Unheld(f) => {
                 let result = f(&mut self.state.borrow_mut());
                 self.respond(reply, result);
@@ -536,8 +586,10 @@ impl Node {
     /// the commands recorded.
     pub fn after_commands(&self) {
         if !self.gate.is_free() {
+            self.note_tx_records();
             return;
         }
+        self.write_pending_records();
         let deliveries = {
             let mut state = self.state.borrow_mut();
             if state.keyspace.waiters == 0 || !state.keyspace.dbs.iter().any(|db| db.blocked.has_ready()) {
@@ -546,10 +598,54 @@ impl Node {
                 super::blocking::serve_ready(&mut state)
             }
         };
+        if !deliveries.is_empty() {
+            // The served pops' records go out before their replies.
+            self.write_pending_records();
+        }
         for (origin, slot, wake) in deliveries {
             self.respond(ReplyTo::Remote { from: origin, id: slot }, Box::new(wake));
         }
         super::notify::publish(self);
+    }
+
+    /// Runs the future `make` builds on shard `shard`'s thread, as a task of its own (so
+    /// it may await I/O while the shard keeps serving), and returns its output. For work
+    /// a shard does in the background on its own state: writing its snapshot file. The
+    /// future must not hold a borrow of the shard's state across an await.
+    pub async fn run_task_on<T, F>(self: &Rc<Self>, shard: usize, make: F) -> Result<T, ShardUnavailable>
+    where
+        T: Send + 'static,
+        F: FnOnce(Rc<Node>) -> Pin<Box<dyn Future<Output = T>>> + Send + 'static,
+    {
+        if shard == self.id {
+            return Ok(make(self.clone()).await);
+        }
+        let (slot, done) = self.open_slot();
+        let origin = self.id;
+        let start = move || {
+            glommio::spawn_local(async move {
+                let Some(node) = Node::current() else { return };
+                let output = make(node.clone()).await;
+                node.respond(ReplyTo::Remote { from: origin, id: slot }, Box::new(output));
+            })
+            .detach();
+        };
+        self.notify(shard, None, Work::Spawn(Box::new(start)));
+        let result = done.await?;
+        if let Some(e) = result.downcast_ref::<ShardUnavailable>() {
+            return Err(*e);
+        }
+        result.downcast::<T>().map(|b| *b).map_err(|_| ShardUnavailable::ShuttingDown)
+    }
+
+    /// The node of the shard this thread runs (set by [`Node::make_current`] at startup).
+    pub fn current() -> Option<Rc<Node>> {
+        CURRENT.with(|current| current.borrow().clone())
+    }
+
+    /// Makes `node` what [`Node::current`] returns on this thread.
+    pub fn make_current(node: &Rc<Node>) {
+        CURRENT.with(|current| *current.borrow_mut() = Some(node.clone()));
     }
 
     /// A new result slot this thread can be woken through by any shard (a blocked
@@ -576,7 +672,139 @@ impl Node {
         }
     }
 
+    /// The shard's journal writer, if `appendonly yes`.
+    #[inline]
+    pub fn journal(&self) -> Option<Rc<crate::persist::journal::Writer>> {
+        self.journal.borrow().clone()
+    }
+
+    /// Installs the shard's journal writer (startup, or `CONFIG SET appendonly yes`
+    /// through a rewrite); false if one is installed already.
+    pub fn set_journal(&self, writer: Rc<crate::persist::journal::Writer>) -> bool {
+        let mut journal = self.journal.borrow_mut();
+        if journal.is_some() {
+            return false;
+        }
+        *journal = Some(writer);
+        true
+    }
+
+    /// Removes the shard's journal writer (`CONFIG SET appendonly no`, once it wrote
+    /// everything) and sends every response still held back for it.
+    pub fn clear_journal(&self) {
+        self.journal.borrow_mut().take();
+        let held: Vec<_> = self.deferred.borrow_mut().drain(..).collect();
+        for (_, _, reply, result) in held {
+            self.respond_now(reply, result);
+        }
+    }
+
+    /// Hands the records of the commands just run (shard free) to the journal writer.
+    #[inline]
+    fn write_pending_records(&self) {
+        let Some(writer) = self.journal() else { return };
+        let mut state = self.state.borrow_mut();
+        let Some(pending) = state.keyspace.journal.as_deref_mut() else { return };
+        if pending.is_empty() {
+            return;
+        }
+        let (bodies, _) = pending.take();
+        drop(state);
+        writer.append_records(&bodies);
+    }
+
+    /// While a transaction holds the shard: the first time it leaves journal records
+    /// here, counts this shard among the transaction's writers (before any reply goes
+    /// back, so the count is final when the transaction commits).
+    #[inline]
+    fn note_tx_records(&self) {
+        if self.journal.borrow().is_none() || self.gate.is_free() {
+            return;
+        }
+        let has_records = self.state.borrow().keyspace.journal.as_deref().is_some_and(|p| !p.is_empty());
+        if has_records {
+            self.gate.count_writer();
+        }
+    }
+
+    /// Sends `result` once the journal has `target` written (and fsynced, if `durable`).
+    fn respond_at(&self, target: u64, durable: bool, reply: ReplyTo, result: AnyBox) {
+        match self.journal() {
+            Some(writer) if !writer.has_reached(target, durable) => {
+                self.deferred.borrow_mut().push((target, durable, reply, result));
+            }
+            _ => self.respond_now(reply, result),
+        }
+    }
+
+    /// Sends the held-back responses whose journal position is reached (the writer calls
+    /// this after each write and fsync).
+    pub fn release_deferred(&self) {
+        let Some(writer) = self.journal() else { return };
+        let ready: Vec<(ReplyTo, AnyBox)> = {
+            let mut deferred = self.deferred.borrow_mut();
+            if deferred.is_empty() {
+                return;
+            }
+            let mut ready = Vec::new();
+            let mut i = 0;
+            while i < deferred.len() {
+                let (target, durable) = (deferred[i].0, deferred[i].1);
+                if writer.has_reached(target, durable) {
+                    let (_, _, reply, result) = deferred.remove(i);
+                    ready.push((reply, result));
+                } else {
+                    i += 1;
+                }
+            }
+            ready
+        };
+        for (reply, result) in ready {
+            self.respond_now(reply, result);
+        }
+    }
+
+    /// Marks a transaction of this thread as committing its journal parts.
+    pub(crate) fn commit_started(&self) {
+        self.commits.set(self.commits.get() + 1);
+    }
+
+    /// Marks a commit from [`Node::commit_started`] as done.
+    pub(crate) fn commit_finished(&self) {
+        self.commits.set(self.commits.get().saturating_sub(1));
+        if self.commits.get() == 0 {
+            for waker in self.commit_waiters.borrow_mut().drain(..) {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Completes when no transaction of this thread is committing its journal parts.
+    pub fn commits_done(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.commits.get() == 0 {
+                Poll::Ready(())
+            } else {
+                self.commit_waiters.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+
     fn respond(&self, reply: ReplyTo, result: AnyBox) {
+        if let ReplyTo::Remote { .. } = reply
+            && let Some(writer) = self.journal()
+            && writer.must_defer()
+        {
+            // appendfsync always: nothing is acknowledged before the records are durable.
+            let target = writer.appended();
+            self.deferred.borrow_mut().push((target, true, reply, result));
+            return;
+        }
+        self.respond_now(reply, result);
+    }
+
+    fn respond_now(&self, reply: ReplyTo, result: AnyBox) {
         match reply {
             ReplyTo::Nobody => {}
             ReplyTo::Local { id } => self.deliver(id, result),
@@ -595,6 +823,11 @@ impl Node {
             }
         }
     }
+}
+
+thread_local! {
+    /// This thread's node, for tasks started on it by another shard ([`Node::run_task_on`]).
+    static CURRENT: RefCell<Option<Rc<Node>>> = const { RefCell::new(None) };
 }
 
 /// A one-shot slot a waiting connection awaits.

@@ -133,6 +133,12 @@ impl Server {
         None
     }
 
+    /// Kills the server with SIGKILL (kill -9) and waits for it: no shutdown code runs.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
