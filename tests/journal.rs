@@ -179,9 +179,9 @@ fn truncated_tail_loads_corrupt_middle_fails_and_check_journal_repairs() {
     // A byte inside the body of the third record (not a length field).
     let mut at = 16usize;
     for _ in 0..2 {
-        at += 12 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += 16 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
     }
-    bad[at + 12 + 5] ^= 0x55;
+    bad[at + 16 + 5] ^= 0x55;
     std::fs::write(&file, &bad).unwrap();
     let (ok, text) =
         run_briefly(&["--dir", d, "--appendonly", "yes", "--threads", "1", "--port", "0"]).expect("it must fail");
@@ -229,5 +229,49 @@ fn write_errors_turn_writes_into_misconf_and_reads_still_work() {
     assert!(cmd(&mut r, "SET other 1").starts_with("-MISCONF"));
     drop(r);
     drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn function_libraries_survive_restarts_and_rewrites() {
+    let dir = fresh_dir("journal-functions");
+    let lib = |name: &str, reply: &str| {
+        format!(
+            "#!lua name={name}\nredis.register_function('{name}_f', function(keys) return redis.call('incr', keys[1]) .. '{reply}' end)"
+        )
+    };
+    {
+        let srv = start(&dir, "3", &[]);
+        let mut r = srv.raw();
+        for (name, reply) in [("keep", "-kept"), ("gone", "-gone"), ("changed", "-v1")] {
+            assert_eq!(common::cmdv(&mut r, &["FUNCTION", "LOAD", &lib(name, reply)]), common::bulk(name));
+        }
+        assert_eq!(common::cmdv(&mut r, &["FUNCTION", "DELETE", "gone"]), "+OK\r\n");
+        assert_eq!(
+            common::cmdv(&mut r, &["FUNCTION", "LOAD", "REPLACE", &lib("changed", "-v2")]),
+            common::bulk("changed")
+        );
+        assert_eq!(cmd(&mut r, "FCALL keep_f 1 counter"), common::bulk("1-kept"));
+    }
+    for round in 0..2 {
+        let srv = start(&dir, if round == 0 { "3" } else { "2" }, &[]);
+        let mut r = srv.raw();
+        assert_eq!(
+            cmd(&mut r, "FCALL keep_f 1 counter"),
+            common::bulk(&format!("{}-kept", round + 2)),
+            "round {round}"
+        );
+        assert_eq!(cmd(&mut r, "FCALL changed_f 1 other"), common::bulk(&format!("{}-v2", round + 1)));
+        assert_eq!(cmd(&mut r, "FCALL gone_f 0"), "-ERR Function not found\r\n");
+        if round == 0 {
+            // After a rewrite the libraries live in the base snapshot.
+            assert_eq!(cmd(&mut r, "BGREWRITEAOF"), "+Background append only file rewriting started\r\n");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !cmd(&mut r, "INFO persistence").contains("aof_rewrite_in_progress:0") {
+                assert!(std::time::Instant::now() < deadline, "rewrite did not finish");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

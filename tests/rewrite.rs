@@ -270,3 +270,53 @@ fn config_set_appendonly_starts_and_stops_journaling() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_journals_rewrite_themselves_once_they_grow_enough() {
+    let dir = fresh_dir("auto-rewrite");
+    let srv = start(
+        &dir,
+        "2",
+        &["--appendonly", "yes", "--auto-aof-rewrite-min-size", "256kb", "--auto-aof-rewrite-percentage", "100"],
+    );
+    let mut r = srv.raw();
+    assert_eq!(
+        cmd(&mut r, "CONFIG GET auto-aof-rewrite-min-size"),
+        "*2\r\n$25\r\nauto-aof-rewrite-min-size\r\n$6\r\n262144\r\n"
+    );
+    // Overwrite the same keys until the journals pass the minimum: the first automatic
+    // rewrite compacts them into bases of a few kilobytes.
+    let value = "v".repeat(100);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut rounds = 0;
+    loop {
+        let mut batch = Vec::new();
+        for i in 0..200 {
+            batch.extend_from_slice(&common::encode_command(&[b"SET", format!("k{i}").as_bytes(), value.as_bytes()]));
+        }
+        r.send(&batch);
+        for _ in 0..200 {
+            assert_eq!(r.read_reply(), b"+OK\r\n".to_vec());
+        }
+        rounds += 1;
+        let info = cmd(&mut r, "INFO persistence");
+        if info.contains("aof_rewrites:1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no automatic rewrite after {rounds} rounds: {info}");
+    }
+    wait_rewrite_done(&mut r);
+    assert!(manifest(&dir).contains(".base"), "{}", manifest(&dir));
+    assert!(journal_bytes(&dir) < 256 * 1024, "the new journals are small");
+    // Growth is measured from the rewritten size: no second rewrite right away.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(cmd(&mut r, "INFO persistence").contains("aof_rewrites:1"));
+    assert_eq!(cmd(&mut r, "CONFIG SET auto-aof-rewrite-percentage 0"), "+OK\r\n");
+    drop(srv);
+    let srv = start(&dir, "2", &["--appendonly", "yes"]);
+    let mut r = srv.raw();
+    assert_eq!(cmd(&mut r, "DBSIZE"), ":200\r\n");
+    assert_eq!(cmd(&mut r, "GET k7"), format!("$100\r\n{value}\r\n"));
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -248,6 +248,8 @@ pub struct Config {
     rdbchecksum: bool,
     snapshot_format: SnapshotFormat,
     import_rdb: String,
+    auto_aof_rewrite_percentage: u64,
+    auto_aof_rewrite_min_size: u64,
     dbfilename: String,
     appendfilename: String,
     appenddirname: String,
@@ -317,6 +319,8 @@ impl Default for Config {
             rdbchecksum: true,
             snapshot_format: SnapshotFormat::Tallkv,
             import_rdb: String::new(),
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 << 20,
             dbfilename: "dump.rdb".to_string(),
             appendfilename: "appendonly.aof".to_string(),
             appenddirname: "appendonlydir".to_string(),
@@ -589,6 +593,17 @@ impl Config {
     /// instead of the last snapshot ("" = none).
     pub fn import_rdb(&self) -> &str {
         &self.import_rdb
+    }
+
+    /// `auto-aof-rewrite-percentage` (100): rewrite the journals once they grew by this
+    /// percentage of their size after the last rewrite (0 = never automatically).
+    pub fn auto_aof_rewrite_percentage(&self) -> u64 {
+        self.auto_aof_rewrite_percentage
+    }
+
+    /// `auto-aof-rewrite-min-size` (64mb): no automatic rewrite below this size.
+    pub fn auto_aof_rewrite_min_size(&self) -> u64 {
+        self.auto_aof_rewrite_min_size
     }
 
     /// Makes a relative `import-rdb` path absolute against `base` (the directory the

@@ -34,6 +34,7 @@ use super::journal::{AofStats, Writer, format};
 use super::manifest::{Generation, Manifest, Paths, ShardFile};
 use super::save::run_blocking;
 use super::snapshot::{self, SnapshotMeta};
+use super::status::SaveState;
 use crate::server::log::{self, Level};
 use crate::shard::Node;
 use crate::shard::coord::Tx;
@@ -103,7 +104,7 @@ pub fn check(node: &Rc<Node>) {
         glommio::spawn_local(async move { stop_journaling(&node).await }).detach();
         return;
     }
-    let wanted = state.aof_rewrite_scheduled || (config.appendonly() && !state.aof_on);
+    let wanted = state.aof_rewrite_scheduled || (config.appendonly() && !state.aof_on) || grown_enough(node, &state);
     if !wanted {
         return;
     }
@@ -118,6 +119,54 @@ pub fn check(node: &Rc<Node>) {
     if start {
         spawn(node);
     }
+}
+
+/// Whether the journals grew enough since the last rewrite (or startup) for an automatic
+/// one: by `auto-aof-rewrite-percentage` percent of that size, and past
+/// `auto-aof-rewrite-min-size` in all (Redis's rule; a percentage of 0 turns it off).
+fn grown_enough(node: &Node, state: &SaveState) -> bool {
+    let config = node.config();
+    let percentage = config.auto_aof_rewrite_percentage();
+    if !state.aof_on || percentage == 0 || state.in_progress {
+        return false;
+    }
+    let status = &node.shared.save_status;
+    let current = state.aof_base_bytes + status.journal_bytes();
+    let Some(base) = state.aof_rewrite_base_size else {
+        // First look after startup: measure the bases the manifest names, then start counting.
+        let paths = Paths::new(config.appenddirname(), config.appendfilename());
+        let base_bytes = base_files_bytes(&paths);
+        status.update(|s| {
+            s.aof_base_bytes = base_bytes;
+            s.aof_rewrite_base_size = Some(base_bytes + status.journal_bytes());
+        });
+        return false;
+    };
+    if current < config.auto_aof_rewrite_min_size() {
+        return false;
+    }
+    let growth = (current * 100 / base.max(1)).saturating_sub(100);
+    if growth < percentage {
+        return false;
+    }
+    log::log(Level::Notice, &format!("Starting automatic rewriting of AOF on {growth}% growth"));
+    true
+}
+
+/// Bytes of the base snapshots the manifest names (0 without a manifest).
+fn base_files_bytes(paths: &Paths) -> u64 {
+    let Ok(Some(manifest)) = Manifest::read(&paths.manifest()) else { return 0 };
+    let mut total = 0;
+    for generation in &manifest.generations {
+        for files in &generation.shards {
+            for file in files {
+                if let ShardFile::Base(name) = file {
+                    total += std::fs::metadata(paths.file(name)).map(|m| m.len()).unwrap_or(0);
+                }
+            }
+        }
+    }
+    total
 }
 
 /// Runs one rewrite and records how it went.
@@ -326,12 +375,16 @@ async fn rewrite(node: &Rc<Node>) -> Result<(), String> {
                     Some(payload) => snapshot::write_shard_with_functions(&node, &path, meta, payload).await,
                     None => snapshot::write_shard(&node, &path, meta).await,
                 };
-                written.map(|_| ()).map_err(|e| e.to_string())
-            }) as TaskFuture<Result<(), String>>
+                written.map(|stats| stats.bytes).map_err(|e| e.to_string())
+            }) as TaskFuture<Result<u64, String>>
         }));
     }
+    let mut base_bytes = 0;
     let failure = join_all(writes).await.into_iter().find_map(|r| match r {
-        Ok(Ok(())) => None,
+        Ok(Ok(bytes)) => {
+            base_bytes += bytes;
+            None
+        }
         Ok(Err(e)) => Some(e),
         Err(e) => Some(format!("a shard is unavailable: {e:?}")),
     });
@@ -362,7 +415,16 @@ async fn rewrite(node: &Rc<Node>) -> Result<(), String> {
         }
         Ok(())
     })
-    .await
+    .await?;
+    // Growth is measured from here: the new journals hold only their headers (the sizes
+    // the shards published last are the old journals' until their crons run again).
+    let status = &node.shared.save_status;
+    status.reset_journal_bytes();
+    status.update(|s| {
+        s.aof_base_bytes = base_bytes;
+        s.aof_rewrite_base_size = Some(base_bytes);
+    });
+    Ok(())
 }
 
 /// An empty FUNCTION DUMP payload holds no library.

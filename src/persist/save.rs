@@ -383,15 +383,24 @@ async fn write_snapshot(node: &Rc<Node>, cut: Cut) -> Result<Written, String> {
             .await
         }
     };
+    // Deleting a file of gigabytes takes the file system a while: never on a shard's thread.
     match finished {
         Ok(()) => {
-            remove_older_generations(&dir, &dbfilename, generation);
+            let _ = run_blocking(move || {
+                remove_older_generations(&dir, &dbfilename, generation);
+                Ok(())
+            })
+            .await;
             Ok(Written { keys, bytes, dirty_at_cut })
         }
         Err(e) => {
-            for file in &files {
-                let _ = std::fs::remove_file(dir.join(file));
-            }
+            let _ = run_blocking(move || {
+                for file in &files {
+                    let _ = std::fs::remove_file(dir.join(file));
+                }
+                Ok(())
+            })
+            .await;
             Err(e)
         }
     }

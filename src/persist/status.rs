@@ -9,6 +9,8 @@ pub struct SaveStatus {
     inner: Mutex<SaveState>,
     /// Each shard's `dirty` counter as its cron last saw it.
     dirty: Vec<AtomicU64>,
+    /// Each shard's journal size in bytes as its cron last saw it.
+    journal_bytes: Vec<AtomicU64>,
 }
 
 /// What [`SaveStatus`] guards.
@@ -59,6 +61,12 @@ pub struct SaveState {
     pub aof_rewrites: u64,
     /// Rewrites that failed in a row.
     pub aof_rewrite_failures: u64,
+    /// Bytes of the journal files plus their base snapshots right after the last rewrite
+    /// (or at startup): the size `auto-aof-rewrite-percentage` measures growth against
+    /// (Redis's `aof_rewrite_base_size`); `None` until first measured.
+    pub aof_rewrite_base_size: Option<u64>,
+    /// Bytes of the current base snapshots.
+    pub aof_base_bytes: u64,
     /// Every shard journals its writes (set at startup with `appendonly yes`, and by the
     /// rewrite that `CONFIG SET appendonly yes` starts; cleared by `appendonly no`).
     pub aof_on: bool,
@@ -91,9 +99,12 @@ impl SaveStatus {
                 aof_last_rewrite_ok: true,
                 aof_rewrites: 0,
                 aof_rewrite_failures: 0,
+                aof_rewrite_base_size: None,
+                aof_base_bytes: 0,
                 aof_on: false,
             }),
             dirty: (0..shards).map(|_| AtomicU64::new(0)).collect(),
+            journal_bytes: (0..shards).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
@@ -124,6 +135,25 @@ impl SaveStatus {
         if let Some(slot) = self.dirty.get(shard) {
             slot.store(dirty, Ordering::Relaxed);
         }
+    }
+
+    /// Records shard `shard`'s journal size (called by its cron).
+    pub fn publish_journal_bytes(&self, shard: usize, bytes: u64) {
+        if let Some(slot) = self.journal_bytes.get(shard) {
+            slot.store(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets the published journal sizes (a rewrite replaced the journals).
+    pub fn reset_journal_bytes(&self) {
+        for slot in &self.journal_bytes {
+            slot.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The journal files' bytes over all shards, as last published.
+    pub fn journal_bytes(&self) -> u64 {
+        self.journal_bytes.iter().map(|b| b.load(Ordering::Relaxed)).sum()
     }
 
     /// Changes since the last successful snapshot (INFO `rdb_changes_since_last_save`).

@@ -30,8 +30,12 @@ pub async fn run(node: Rc<Node>) {
             // CONFIG SET appendfsync reaches the running writer here.
             journal.set_fsync(config.appendfsync());
         }
-        let dirty = node.state.borrow().keyspace.dirty;
+        let (dirty, journal_bytes) = {
+            let state = node.state.borrow();
+            (state.keyspace.dirty, if state.aof.enabled { state.aof.current_size } else { 0 })
+        };
         node.shared.save_status.publish_dirty(node.id, dirty);
+        node.shared.save_status.publish_journal_bytes(node.id, journal_bytes);
         if node.id == 0 {
             if node.shared.signalled.swap(false, Ordering::SeqCst) {
                 crate::server::log::log(

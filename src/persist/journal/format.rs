@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! header:  magic "TKVJRNL\n" | version u16 | shard u16 | shards u16 | reserved u16   (16 bytes)
-//! record:  len u32 | crc64 u64 | body (len bytes)
+//! record:  len u32 | !len u32 | crc64 u64 | body (len bytes)
+//!          !len guards the length: a damaged length is corruption, never mistaken for a
+//!          record cut short at the end of the file (which would drop the rest silently);
 //!          crc64 = CRC64 (Redis's Jones polynomial) over the 4 length bytes, then the body
 //! body:    kind u8, then
 //!   COMMAND (1): db u32 | time_ms i64 | argc u32 | argc × (len u32 | bytes)
@@ -20,11 +22,11 @@ use crate::util::crc64::crc64;
 /// The first 8 bytes of every journal file.
 pub const MAGIC: &[u8; 8] = b"TKVJRNL\n";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Bytes of the file header.
 pub const HEADER_LEN: u64 = 16;
-/// Bytes before a record's body (length and checksum).
-pub const RECORD_HEAD: u64 = 12;
+/// Bytes before a record's body (length, its complement and checksum).
+pub const RECORD_HEAD: u64 = 16;
 
 const KIND_COMMAND: u8 = 1;
 const KIND_GROUP: u8 = 2;
@@ -65,6 +67,7 @@ pub fn frame(out: &mut Vec<u8>, body: &[u8]) {
     let len = (body.len() as u32).to_le_bytes();
     let crc = crc64(crc64(0, &len), body);
     out.extend_from_slice(&len);
+    out.extend_from_slice(&(!(body.len() as u32)).to_le_bytes());
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(body);
 }
@@ -281,11 +284,15 @@ pub fn scan(
         }
         let mut rh = [0u8; RECORD_HEAD as usize];
         reader.read_exact(&mut rh).map_err(|e| ScanError::Io(e.to_string()))?;
-        let len = u32::from_le_bytes([rh[0], rh[1], rh[2], rh[3]]) as u64;
-        let crc = u64::from_le_bytes(rh[4..12].try_into().unwrap_or([0; 8]));
+        let len32 = u32::from_le_bytes([rh[0], rh[1], rh[2], rh[3]]);
+        if u32::from_le_bytes([rh[4], rh[5], rh[6], rh[7]]) != !len32 {
+            return Err(ScanError::Corrupt { offset, what: "damaged record length" });
+        }
+        let len = len32 as u64;
+        let crc = u64::from_le_bytes(rh[8..16].try_into().unwrap_or([0; 8]));
         if file_len - offset - RECORD_HEAD < len {
-            // Cut short, unless the length itself is garbage: a body that would end past
-            // the file is what a crash mid-write leaves, so it counts as truncation.
+            // A body that would end past the file (its length checked above) is what a
+            // crash mid-write leaves: truncation.
             if allow_truncated {
                 return Ok((
                     (shard, shards),
@@ -382,6 +389,15 @@ mod tests {
                 assert!(matches!(strict, Err(ScanError::Truncated { .. })), "cut {cut}");
             }
         }
+    }
+
+    #[test]
+    fn a_damaged_length_in_the_middle_is_corruption_not_truncation() {
+        let mut file = sample();
+        // The first record's length becomes huge: it would reach past the end of the file.
+        file[HEADER_LEN as usize + 3] = 0x7f;
+        let err = scan(&file[..], file.len() as u64, true, |_, _| Ok(())).unwrap_err();
+        assert_eq!(err, ScanError::Corrupt { offset: HEADER_LEN, what: "damaged record length" });
     }
 
     #[test]
