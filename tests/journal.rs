@@ -240,8 +240,10 @@ fn function_libraries_survive_restarts_and_rewrites() {
             "#!lua name={name}\nredis.register_function('{name}_f', function(keys) return redis.call('incr', keys[1]) .. '{reply}' end)"
         )
     };
+    // `always`: the test kills the server right after its last reply.
+    let always = ["--appendfsync", "always"];
     {
-        let srv = start(&dir, "3", &[]);
+        let srv = start(&dir, "3", &always);
         let mut r = srv.raw();
         for (name, reply) in [("keep", "-kept"), ("gone", "-gone"), ("changed", "-v1")] {
             assert_eq!(common::cmdv(&mut r, &["FUNCTION", "LOAD", &lib(name, reply)]), common::bulk(name));
@@ -254,7 +256,7 @@ fn function_libraries_survive_restarts_and_rewrites() {
         assert_eq!(cmd(&mut r, "FCALL keep_f 1 counter"), common::bulk("1-kept"));
     }
     for round in 0..2 {
-        let srv = start(&dir, if round == 0 { "3" } else { "2" }, &[]);
+        let srv = start(&dir, if round == 0 { "3" } else { "2" }, &always);
         let mut r = srv.raw();
         assert_eq!(
             cmd(&mut r, "FCALL keep_f 1 counter"),

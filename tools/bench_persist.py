@@ -205,7 +205,7 @@ class Server:
                    "--save", "", "--daemonize", "no", "--logfile", "",
                    "--appendonly", appendonly]
             if appendonly == "yes":
-                # tallkv never rewrites its journal by itself: neither does Redis here
+                # no automatic journal rewrite during a measurement, for either server
                 cmd += ["--appendfsync", fsync, "--auto-aof-rewrite-percentage", "0"]
             if a.redis_bgsave_cpulist:
                 cmd += ["--bgsave_cpulist", a.redis_bgsave_cpulist]
@@ -214,7 +214,7 @@ class Server:
             cmd = [str(a.tallkv_bin), "--port", str(self.port), "--threads", threads,
                    "--dir", str(self.dir), "--save", "", "--appendonly", appendonly]
             if appendonly == "yes":
-                cmd += ["--appendfsync", fsync]
+                cmd += ["--appendfsync", fsync, "--auto-aof-rewrite-percentage", "0"]
         return ["taskset", "-c", self.cpus] + cmd
 
     def start(self, appendonly="no", fsync="everysec", fresh=True, wait=True):

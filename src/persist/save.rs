@@ -332,11 +332,13 @@ async fn write_snapshot(node: &Rc<Node>, cut: Cut) -> Result<Written, String> {
     let mut keys = 0;
     let mut bytes = 0;
     let mut files = Vec::new();
+    let mut counts = Vec::new();
     for (shard, result) in join_all(writes).await.into_iter().enumerate() {
         match result {
             Ok(Ok(stats)) => {
                 keys += stats.entries;
                 bytes += stats.bytes;
+                counts.push(stats.per_db);
                 files.push(shard_file_name(&dbfilename, generation, shard, shards));
             }
             Ok(Err(e)) => failure = Some(e),
@@ -361,7 +363,7 @@ async fn write_snapshot(node: &Rc<Node>, cut: Cut) -> Result<Written, String> {
                 };
                 match format {
                     SnapshotFormat::Tallkv => {
-                        let manifest = render_manifest(shards, generation, &files2, functions_file.as_deref());
+                        let manifest = render_manifest(shards, generation, &files2, &counts, functions_file.as_deref());
                         write_durable(&dir2.join(&dbfilename2), manifest.as_bytes())?;
                         Ok(())
                     }
@@ -412,10 +414,21 @@ fn functions_are_empty(payload: &[u8]) -> bool {
 }
 
 /// The manifest naming a snapshot's files.
-fn render_manifest(shards: usize, generation: i64, files: &[String], functions: Option<&str>) -> String {
+fn render_manifest(
+    shards: usize,
+    generation: i64,
+    files: &[String],
+    counts: &[Vec<u64>],
+    functions: Option<&str>,
+) -> String {
     let mut text = format!("{MANIFEST_MAGIC}\nshards {shards}\ngeneration {generation}\n");
     for (shard, file) in files.iter().enumerate() {
         text.push_str(&format!("shard {shard} {file}\n"));
+    }
+    // Keys per database of each shard's file, so a loader can size its tables up front.
+    for (shard, per_db) in counts.iter().enumerate() {
+        let words: Vec<String> = per_db.iter().map(u64::to_string).collect();
+        text.push_str(&format!("counts {shard} {}\n", words.join(" ")));
     }
     if let Some(name) = functions {
         text.push_str(&format!("functions {name}\n"));
@@ -432,6 +445,8 @@ pub struct Manifest {
     pub files: Vec<String>,
     /// The function libraries' file, if any.
     pub functions: Option<String>,
+    /// Keys per database in each shard's file, when the manifest says (by shard).
+    pub counts: Vec<Vec<u64>>,
 }
 
 /// Parses a snapshot manifest; an error says what is wrong.
@@ -443,6 +458,7 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
     let mut shards = None;
     let mut files: Vec<Option<String>> = Vec::new();
     let mut functions = None;
+    let mut counts = Vec::new();
     for (n, line) in lines.enumerate() {
         let words: Vec<&str> = line.split(' ').collect();
         let bad = || format!("bad manifest line {}: {line:?}", n + 2);
@@ -462,6 +478,14 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
                 *slot = Some(checked_file_name(file).ok_or_else(bad)?);
             }
             ["functions", file] => functions = Some(checked_file_name(file).ok_or_else(bad)?),
+            ["counts", shard, per_db @ ..] => {
+                let shard: usize = shard.parse().map_err(|_| bad())?;
+                let per_db: Option<Vec<u64>> = per_db.iter().map(|c| c.parse().ok()).collect();
+                if counts.len() <= shard {
+                    counts.resize(shard + 1, Vec::new());
+                }
+                counts[shard] = per_db.ok_or_else(bad)?;
+            }
             [""] => {}
             _ => return Err(bad()),
         }
@@ -469,7 +493,7 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
     let shards = shards.ok_or("manifest names no shard count")?;
     let files: Option<Vec<String>> = files.into_iter().collect();
     let files = files.ok_or("manifest does not name a file for every shard")?;
-    Ok(Manifest { shards, files, functions })
+    Ok(Manifest { shards, files, functions, counts })
 }
 
 /// A file name from a manifest, refused if it could leave the directory.
@@ -593,19 +617,48 @@ pub fn load_at_startup(node: &Node, import: Option<&Path>) -> Result<u64, String
             return Ok(());
         }
         entry.access = access.fresh();
-        state.keyspace.dbs[db].insert_quiet(key, entry);
+        state.keyspace.dbs[db].insert_loaded(key, entry);
         loaded += 1;
         Ok(())
     };
     match found {
         Found::Nothing => {}
+        Found::Tallkv(manifest) if manifest.shards == shards => {
+            // This shard's own file: every entry is ours, and its size is known.
+            if let Some(per_db) = manifest.counts.get(shard) {
+                for (db, &count) in per_db.iter().enumerate() {
+                    if let Some(database) = state.keyspace.dbs.get_mut(db) {
+                        database.reserve(count as usize);
+                    }
+                }
+            }
+            if let Some(file) = manifest.files.get(shard) {
+                let limits = LoadLimits::from_config(&config);
+                let dbs = &mut state.keyspace.dbs;
+                snapshot::read_shard_file_with(Path::new(file), &limits, |item| {
+                    let LoadedItem::Entry { db, key, mut entry, .. } = item else { return Ok(()) };
+                    let Some(database) = dbs.get_mut(db) else {
+                        return Err(format!("the snapshot holds database {db}, but 'databases' is {databases}"));
+                    };
+                    if entry.is_expired(now) {
+                        expired += 1;
+                    } else {
+                        entry.access = access.fresh();
+                        database.insert_loaded(&key, entry);
+                        loaded += 1;
+                    }
+                    Ok(())
+                })
+                .map_err(|e| e.to_string())?;
+            }
+            if let Some(file) = &manifest.functions {
+                let payload = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+                restore_functions(&payload)?;
+            }
+        }
         Found::Tallkv(manifest) => {
-            let own: Vec<&String> = if manifest.shards == shards {
-                manifest.files.get(shard).into_iter().collect()
-            } else {
-                manifest.files.iter().collect()
-            };
-            for file in own {
+            // Another shard count: every shard reads every file and keeps its own slots.
+            for file in &manifest.files {
                 let limits = LoadLimits::from_config(&config);
                 snapshot::read_shard_file_with(Path::new(file), &limits, |item| match item {
                     LoadedItem::Entry { db, key, entry, .. } => insert(db, &key, entry),
@@ -648,9 +701,10 @@ mod tests {
     #[test]
     fn manifest_round_trip_and_errors() {
         let files = vec!["dump.rdb.7.0of2.tkv".to_string(), "dump.rdb.7.1of2.tkv".to_string()];
-        let text = render_manifest(2, 7, &files, Some("dump.rdb.7.functions"));
+        let counts = vec![vec![5, 0, 1], vec![7]];
+        let text = render_manifest(2, 7, &files, &counts, Some("dump.rdb.7.functions"));
         let manifest = parse_manifest(&text).expect("parses");
-        assert_eq!(manifest, Manifest { shards: 2, files, functions: Some("dump.rdb.7.functions".into()) });
+        assert_eq!(manifest, Manifest { shards: 2, files, functions: Some("dump.rdb.7.functions".into()), counts });
         assert!(parse_manifest("REDIS0010").is_err());
         assert!(parse_manifest("tallkv-snapshot 1\nshards 2\nshard 0 a\n").unwrap_err().contains("every shard"));
         assert!(parse_manifest("tallkv-snapshot 1\nshards 1\nshard 0 ../etc/passwd\n").is_err());

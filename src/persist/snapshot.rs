@@ -391,10 +391,13 @@ async fn write_from<H: KeyspaceHost>(
     result
 }
 
-/// Lets every other task of the shard run, whichever task queue the writer was spawned in
-/// (a task queue that never empties would otherwise keep the thread until preempted).
+/// Lets every other task of the shard run, and the executor poll its sockets and its
+/// channels from other shards. A task that only yields stays runnable, and glommio polls
+/// I/O only once no task is runnable or its preemption timer (100 ms) fires: requests
+/// forwarded from other shards waited for the whole snapshot (p50 of seconds in
+/// BENCHMARKS.md's first run). A timer of 1 µs makes the writer wait for the next poll.
 async fn yield_now() {
-    glommio::executor().yield_task_queue_now().await;
+    glommio::timer::sleep(Duration::from_micros(1)).await;
 }
 
 async fn write_steps<H: KeyspaceHost>(

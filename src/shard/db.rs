@@ -354,6 +354,31 @@ impl Db {
         }
     }
 
+    /// Makes room for `additional` more keys (loading a snapshot of known size).
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
+    /// Stores an entry read from a snapshot at startup: one hash lookup, no events, no
+    /// waiters or snapshot to serve. A key already present (a file naming it twice) is
+    /// replaced.
+    pub fn insert_loaded(&mut self, key: &[u8], mut entry: Entry) {
+        entry.access = (entry.access & !SAVED_BIT) | self.parity;
+        let size = entry_size(key, &entry);
+        let volatile = entry.expire_at != NO_EXPIRE;
+        let (_, old) = self.entries.insert_full(key.into(), entry);
+        self.used_bytes += size;
+        if let Some(old) = old {
+            self.used_bytes = self.used_bytes.saturating_sub(entry_size(key, &old));
+            if old.expire_at != NO_EXPIRE && !volatile {
+                self.volatile.swap_remove(key);
+            }
+        }
+        if volatile {
+            self.volatile.insert(key.into());
+        }
+    }
+
     /// Stores a whole entry like [`Db::insert`] without a `new` event: a key moved
     /// between keyspaces by the coordination mechanism, not created.
     pub fn insert_quiet(&mut self, key: &[u8], entry: Entry) {
