@@ -7,71 +7,8 @@
 
 mod common;
 
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::{Server, free_port, fresh_dir};
+use common::{RealRedis, Server};
 use tallkv::util::crc64::crc64;
-
-/// A real redis-server on a free port, killed when dropped.
-struct RealRedis {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RealRedis {
-    /// Starts redis-server with `args`, or `None` (with a note) if it is not installed.
-    fn start(args: &[&str]) -> Option<RealRedis> {
-        if Command::new("redis-server").arg("--version").output().is_err() {
-            eprintln!("note: redis-server is not on PATH; skipping the interop part of this test");
-            return None;
-        }
-        let dir = fresh_dir("real-redis");
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(&dir)
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start redis-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(RealRedis { child, port, dir });
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn client(&self) -> redis::Connection {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).expect("client");
-        let conn = client.get_connection().expect("connect");
-        conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        conn
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn run(conn: &mut redis::Connection, args: &[&[u8]]) -> redis::RedisResult<redis::Value> {
     let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("command name"));

@@ -8,78 +8,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{free_port, fresh_dir};
+use common::{RealRedis, fresh_dir};
 use tallkv::persist::rdb::file::{Item, RdbReader, RdbWriter};
 use tallkv::types::hash::HashLimits;
 use tallkv::types::set::SetLimits;
 use tallkv::types::zset::ZSetLimits;
 use tallkv::types::{HashValue, ListValue, SetValue, StrValue, Value, ZSetValue};
-
-/// A real redis-server on a free port, killed when dropped.
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl RealRedis {
-    /// Starts redis-server in `dir` with `args`, or `None` (with a note) if not installed.
-    fn start(dir: &Path, args: &[&str]) -> Option<RealRedis> {
-        if Command::new("redis-server").arg("--version").output().is_err() {
-            eprintln!("note: redis-server is not on PATH; skipping this interop test");
-            return None;
-        }
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dir)
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start redis-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    let server = RealRedis { child, port };
-                    // Wait until loading is over.
-                    let mut c = server.client();
-                    while redis::cmd("PING").query::<String>(&mut c).is_err() && Instant::now() < deadline {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    return Some(server);
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn client(&self) -> redis::Connection {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).expect("client");
-        let conn = client.get_connection().expect("connect");
-        conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        conn
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn q<T: redis::FromRedisValue>(conn: &mut redis::Connection, args: &[&str]) -> T {
     let mut cmd = redis::cmd(args[0]);
@@ -181,7 +116,7 @@ const LIBRARY: &str = "#!lua name=mylib\nredis.register_function('myfunc', funct
 #[test]
 fn rdb_written_by_redis_save_reads_back() {
     let dir = fresh_dir("rdb-from-redis");
-    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let Some(real) = RealRedis::start_in(&dir, &[]) else { return };
     let mut conn = real.client();
     let keys = fill_redis(&mut conn);
     let _: String = q(&mut conn, &["FUNCTION", "LOAD", LIBRARY]);
@@ -272,7 +207,7 @@ fn rdb_written_by_tallkv_loads_into_redis() {
     }
     w.finish().expect("finish");
 
-    let Some(real) = RealRedis::start(&dir, &["--dbfilename", "x.rdb"]) else { return };
+    let Some(real) = RealRedis::start_in(&dir, &["--dbfilename", "x.rdb"]) else { return };
     let mut conn = real.client();
     for db in [0usize, 3, 15] {
         let _: () = q(&mut conn, &["SELECT", &db.to_string()]);
@@ -302,7 +237,7 @@ fn rdb_written_by_tallkv_loads_into_redis() {
 #[test]
 fn rdb_reader_names_the_offset_of_corruption() {
     let dir = fresh_dir("rdb-corrupt");
-    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let Some(real) = RealRedis::start_in(&dir, &[]) else { return };
     let mut conn = real.client();
     fill_redis(&mut conn);
     let _: () = q(&mut conn, &["SAVE"]);

@@ -5,10 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, cmd, free_port, fresh_dir};
+use common::{RealRedis, Server, cmd, free_port, fresh_dir};
 use redis::Commands;
 
 fn dir_arg(dir: &Path) -> String {
@@ -258,7 +258,7 @@ fn a_failed_snapshot_refuses_writes_until_one_succeeds() {
     let leftovers: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|f| f.contains("tmp"))
+        .filter(|f| f.contains("tmp") || f.starts_with("temp-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     drop(server);
@@ -307,49 +307,6 @@ fn a_corrupt_snapshot_stops_startup_naming_the_file() {
 // ---------------------------------------------------------------------------------------
 // Redis interoperability (needs the real redis-server: tools/install-test-deps.sh)
 
-/// A real redis-server on `dir`, shut down when dropped.
-struct Redis {
-    port: u16,
-}
-
-impl Redis {
-    fn start(dir: &Path, dbfilename: &str) -> Option<Redis> {
-        let port = free_port();
-        let status = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--dir", &dir_arg(dir), "--dbfilename", dbfilename])
-            .args(["--save", "", "--daemonize", "yes", "--logfile", "redis.log"])
-            .stdout(Stdio::null())
-            .status();
-        if !status.is_ok_and(|s| s.success()) {
-            eprintln!("redis-server is not installed: run tools/install-test-deps.sh");
-            return None;
-        }
-        let redis = Redis { port };
-        eventually("redis-server to start", || redis.conn_opt().is_some());
-        Some(redis)
-    }
-
-    fn conn_opt(&self) -> Option<redis::Connection> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).ok()?;
-        let mut conn = client.get_connection().ok()?;
-        let pong: redis::RedisResult<String> = redis::cmd("PING").query(&mut conn);
-        // A loading server answers -LOADING.
-        pong.ok().map(|_| conn)
-    }
-
-    fn conn(&self) -> redis::Connection {
-        self.conn_opt().expect("redis connection")
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        if let Some(mut conn) = self.conn_opt() {
-            let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query(&mut conn);
-        }
-    }
-}
-
 #[test]
 fn rdb_files_move_both_ways_with_redis() {
     let dir = fresh_dir("snap-rdb");
@@ -362,8 +319,8 @@ fn rdb_files_move_both_ways_with_redis() {
     }
     assert!(std::fs::read(dir.join("dump.rdb")).unwrap().starts_with(b"REDIS0010"));
     // ... which Redis loads ...
-    let Some(redis) = Redis::start(&dir, "dump.rdb") else { return };
-    let mut conn = redis.conn();
+    let Some(redis) = RealRedis::start_in(&dir, &["--dbfilename", "dump.rdb"]) else { return };
+    let mut conn = redis.client();
     check(&mut conn);
     // ... and Redis's own file (written by SAVE) loads into tallkv, as `dbfilename` ...
     let _: () = conn.set("from-redis", "yes").unwrap();

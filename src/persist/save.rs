@@ -25,6 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::manifest::write_atomically;
 use super::rdb::LoadLimits;
 use super::snapshot::{self, LoadedItem, SnapshotMeta};
 use crate::config::SnapshotFormat;
@@ -358,13 +359,13 @@ async fn write_snapshot(node: &Rc<Node>, cut: Cut) -> Result<Written, String> {
                     None
                 } else {
                     let name = format!("{dbfilename2}.{generation}.functions");
-                    write_durable(&dir2.join(&name), &functions)?;
+                    write_atomically(&dir2.join(&name), &functions)?;
                     Some(name)
                 };
                 match format {
                     SnapshotFormat::Tallkv => {
                         let manifest = render_manifest(shards, generation, &files2, &counts, functions_file.as_deref());
-                        write_durable(&dir2.join(&dbfilename2), manifest.as_bytes())?;
+                        write_atomically(&dir2.join(&dbfilename2), manifest.as_bytes())?;
                         Ok(())
                     }
                     SnapshotFormat::Rdb => {
@@ -509,31 +510,12 @@ fn remove_older_generations(dir: &Path, dbfilename: &str, keep: i64) {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(rest) = name.strip_prefix(&prefix) else { continue };
-        let ours = rest.ends_with(".tkv") || rest.ends_with(".functions") || rest.starts_with("tmp-");
+        let ours = rest.ends_with(".tkv") || rest.ends_with(".functions");
         let generation = rest.split('.').next().is_some_and(|g| g.chars().all(|c| c.is_ascii_digit()));
-        if ours && (generation || rest.starts_with("tmp-")) && !name.starts_with(&current) {
+        if ours && generation && !name.starts_with(&current) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-}
-
-/// Writes `data` to `path` crash-safely: a temp file beside it, fsync, rename, fsync the directory.
-pub fn write_durable(path: &Path, data: &[u8]) -> Result<(), String> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!("{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        format!("cannot write {}: {e}", path.display())
-    })
 }
 
 /// Runs blocking file work (whole-file conversions, directory fsyncs) on a thread of its

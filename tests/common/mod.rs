@@ -358,3 +358,82 @@ pub const SYNTAX: &str = "-ERR syntax error\r\n";
 pub const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 /// The error for a command against a key of the wrong type.
 pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+/// The real redis-server (Debian's package, installed by `tools/install-test-deps.sh`) on
+/// a free port, for interoperability tests; killed when dropped.
+pub struct RealRedis {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    /// A directory it owns (removed when dropped), when it was not given one.
+    own_dir: Option<std::path::PathBuf>,
+}
+
+impl RealRedis {
+    /// Starts redis-server in a fresh directory of its own with `args`, or `None` (with a
+    /// note) if it is not installed.
+    pub fn start(args: &[&str]) -> Option<RealRedis> {
+        let dir = fresh_dir("real-redis");
+        let mut redis = RealRedis::start_in(&dir, args)?;
+        redis.own_dir = Some(dir);
+        Some(redis)
+    }
+
+    /// Starts redis-server in `dir` with `args` (e.g. `--dbfilename x.rdb`), waiting until
+    /// it has loaded its data; `None` (with a note) if it is not installed.
+    pub fn start_in(dir: &std::path::Path, args: &[&str]) -> Option<RealRedis> {
+        if Command::new("redis-server").arg("--version").output().is_err() {
+            eprintln!("note: redis-server is not on PATH (run tools/install-test-deps.sh); skipping interop checks");
+            return None;
+        }
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(dir)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start redis-server");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    let server = RealRedis { child, port, own_dir: None };
+                    // Redis answers -LOADING until its data is in.
+                    let mut c = server.client();
+                    while redis::cmd("PING").query::<String>(&mut c).is_err() && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    return Some(server);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// A connection through the `redis` crate.
+    pub fn client(&self) -> redis::Connection {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).expect("client");
+        let conn = client.get_connection().expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        conn
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = &self.own_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
