@@ -24,6 +24,11 @@
 //! 8. [`types`] — value structures with no protocol knowledge.
 //! 9. [`script`] — the Lua scripting engine (Redis 7.0 EVAL semantics on vendored Lua 5.1):
 //!    sandbox, `redis.*`, the libraries Redis ships, the script cache.
+//! 10. [`persist`] — persistence, per shard and without fork: the Redis RDB codec
+//!     ([`persist::rdb`]), fork-free snapshots ([`shard::snapshot`] marks and walks entries,
+//!     [`persist::snapshot`] writes the per-shard files, [`persist::save`] runs SAVE/BGSAVE and
+//!     loads at startup), the journal ([`persist::journal`], its manifest, startup replay and
+//!     [`persist::rewrite`]).
 
 pub mod cmd;
 pub mod command;

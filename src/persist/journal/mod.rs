@@ -23,7 +23,7 @@
 //!
 //! **Writing** ([`writer`]): one task per shard writes whatever accumulated (group commit)
 //! and, with `appendfsync always`, fsyncs before any reply that depends on it goes out.
-//! See [`format`] for the bytes, [`crate::persist::manifest`] for the files and
+//! See [`format`](mod@format) for the bytes, [`crate::persist::manifest`] for the files and
 //! [`crate::persist::load`] for startup.
 
 pub mod check;

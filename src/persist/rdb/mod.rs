@@ -1,5 +1,5 @@
 //! Redis's RDB value encoding (`rdb.c`): lengths, strings, every value type Redis 7.x
-//! writes, and DUMP payloads. [`file`] reads and writes whole RDB files with it.
+//! writes, and DUMP payloads. [`file`](mod@file) reads and writes whole RDB files with it.
 //!
 //! Writing uses plain encodings every Redis since 2.x loads (and that load fastest here):
 //! STRING (integer-encoded when the text is a small canonical integer, LZF-compressed when
