@@ -1,6 +1,6 @@
 //! Crash tests: kill -9 under concurrent write load, restart on the same `--dir`, and
 //! check what the journal promised survived (`appendfsync always`: every acknowledged
-//! write; `everysec`: all but the last ~2 seconds; transactions: all or nothing).
+//! write; `everysec`: every acknowledged write too, after a process crash; transactions: all or nothing).
 
 mod common;
 
@@ -140,33 +140,21 @@ fn write_load(port: u16, threads: usize, stop: Arc<AtomicBool>) -> Vec<std::thre
         .collect()
 }
 
-/// Checks counters, keys and lists of `acks` (thread `t`) against the restarted server;
-/// keys acknowledged after `keys_from` may be missing. Returns how many keys were missing.
-fn check_acks(c: &mut Client, t: usize, acks: &Acks, keys_until: Option<Instant>) -> usize {
+/// Checks that every counter, key and list element `acks` (thread `t`) acknowledged is on
+/// the restarted server.
+fn check_acks(c: &mut Client, t: usize, acks: &Acks) {
     for (i, &acked) in acks.counters.iter().enumerate() {
         let have = int(&c.call_str(&["GET", &format!("c{t}:{i}")]).unwrap());
-        if keys_until.is_none() {
-            assert!(have >= acked, "counter c{t}:{i}: {have} < acknowledged {acked}");
-        }
+        assert!(have >= acked, "counter c{t}:{i}: {have} < acknowledged {acked}");
     }
-    let mut missing = 0;
-    for (key, at) in &acks.keys {
-        let have = c.call_str(&["EXISTS", key]).unwrap();
-        if have != Reply::Int(1) {
-            match keys_until {
-                Some(until) if *at > until => missing += 1,
-                _ => panic!("acknowledged key {key} is missing"),
-            }
-        }
+    for (key, _) in &acks.keys {
+        assert_eq!(c.call_str(&["EXISTS", key]).unwrap(), Reply::Int(1), "acknowledged key {key} is missing");
     }
-    if keys_until.is_none() {
-        let list = c.call_str(&["LRANGE", &format!("l{t}"), "0", "-1"]).unwrap();
-        let Reply::Array(items) = list else { panic!("LRANGE: {list:?}") };
-        let have: Vec<u64> = items.iter().map(|i| int(i) as u64).collect();
-        assert!(have.len() >= acks.pushed.len(), "list l{t}: {} < {}", have.len(), acks.pushed.len());
-        assert_eq!(&have[..acks.pushed.len()], &acks.pushed[..], "list l{t} lost or reordered acknowledged elements");
-    }
-    missing
+    let list = c.call_str(&["LRANGE", &format!("l{t}"), "0", "-1"]).unwrap();
+    let Reply::Array(items) = list else { panic!("LRANGE: {list:?}") };
+    let have: Vec<u64> = items.iter().map(|i| int(i) as u64).collect();
+    assert!(have.len() >= acks.pushed.len(), "list l{t}: {} < {}", have.len(), acks.pushed.len());
+    assert_eq!(&have[..acks.pushed.len()], &acks.pushed[..], "list l{t} lost or reordered acknowledged elements");
 }
 
 #[test]
@@ -185,33 +173,33 @@ fn kill_9_with_appendfsync_always_keeps_every_acknowledged_write() {
     let srv = start(&dir, "always");
     let mut c = Client::connect(srv.port);
     for (t, a) in acks.iter().enumerate() {
-        check_acks(&mut c, t, a, None);
+        check_acks(&mut c, t, a);
     }
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// With `everysec` a record is handed to the kernel before its reply goes out (as Redis
+/// writes before it replies), so a process crash loses nothing acknowledged; only an OS
+/// crash can lose the last second that was not fsynced (not testable here).
 #[test]
-fn kill_9_with_everysec_loses_at_most_the_last_two_seconds() {
+fn kill_9_with_everysec_keeps_every_acknowledged_write() {
     let dir = fresh_dir("crash-everysec");
     let mut srv = start(&dir, "everysec");
     let stop = Arc::new(AtomicBool::new(false));
     let handles = write_load(srv.port, 3, stop.clone());
-    std::thread::sleep(Duration::from_millis(3000));
-    let killed_at = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
     srv.kill_hard();
     stop.store(true, Ordering::Relaxed);
     let acks: Vec<Acks> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let total: usize = acks.iter().map(|a| a.keys.len()).sum();
+    assert!(total > 50, "too little load to mean anything: {total}");
     drop(srv);
     let srv = start(&dir, "everysec");
     let mut c = Client::connect(srv.port);
-    let until = killed_at - Duration::from_secs(2);
-    let mut checked = 0;
     for (t, a) in acks.iter().enumerate() {
-        check_acks(&mut c, t, a, Some(until));
-        checked += a.keys.iter().filter(|(_, at)| *at <= until).count();
+        check_acks(&mut c, t, a);
     }
-    assert!(checked > 50, "too few writes older than 2 s to mean anything: {checked}");
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -796,9 +796,10 @@ impl Node {
             && let Some(writer) = self.journal()
             && writer.must_defer()
         {
-            // appendfsync always: nothing is acknowledged before the records are durable.
+            // Nothing is acknowledged before its records are in the file (fsynced too,
+            // with appendfsync always).
             let target = writer.appended();
-            self.deferred.borrow_mut().push((target, true, reply, result));
+            self.deferred.borrow_mut().push((target, writer.always(), reply, result));
             return;
         }
         self.respond_now(reply, result);

@@ -226,10 +226,13 @@ impl Writer {
         self.kick();
     }
 
-    /// Whether responses must wait for an fsync now (`always` with records not yet durable).
+    /// Whether responses must wait now: for records not yet fsynced under `always`, and
+    /// for records not yet handed to the kernel under `everysec` and `no` (so a process
+    /// crash never loses an acknowledged write, as with Redis, which writes before it
+    /// replies; only an OS crash can lose what was not fsynced).
     #[inline]
     pub fn must_defer(&self) -> bool {
-        self.always() && self.durable.get() < self.appended.get()
+        !self.has_reached(self.appended.get(), self.always())
     }
 
     fn kick(&self) {
@@ -269,9 +272,12 @@ impl Writer {
         Reached { writer: self.clone(), target, durable }
     }
 
-    /// Whether `target` is reached (see [`Writer::reached`]).
+    /// Whether `target` is reached (see [`Writer::reached`]). While writes fail, a wait
+    /// for "written" ends at once, as Redis with `everysec` still answers the commands it
+    /// ran (new writes are refused with -MISCONF meanwhile); a wait for "durable"
+    /// (`always`) lasts until the retry succeeds.
     pub fn has_reached(&self, target: u64, durable: bool) -> bool {
-        if durable { self.durable.get() >= target } else { self.written.get() >= target }
+        if durable { self.durable.get() >= target } else { self.written.get() >= target || self.failing.get() }
     }
 
     /// The writing task: runs until the server stops, writing what accumulated, and
@@ -475,6 +481,9 @@ impl Writer {
         node.shared
             .write_refusal
             .set(&format!("aof:{}", self.shard), format!("MISCONF Errors writing to the AOF file: {error}"));
+        // Waits for "written" end while writes fail (see `has_reached`).
+        self.advanced();
+        node.release_deferred();
     }
 
     fn recovered(&self, node: &Node) {
@@ -534,17 +543,16 @@ impl Future for Reached {
     }
 }
 
-/// Before a connection writes its replies: with `appendfsync always`, waits until this
-/// shard's journal is durable up to everything appended so far and no transaction this
-/// thread coordinates is still committing. Nothing to wait for otherwise.
+/// Before a connection writes its replies: waits until no transaction this thread
+/// coordinates is still committing and this shard's journal holds everything appended so
+/// far: fsynced with `appendfsync always`, written to the file (the kernel's page cache)
+/// otherwise. Nothing to wait for without a journal.
 pub async fn wait_for_acks(node: &Node) {
     let Some(writer) = node.journal() else { return };
-    if !writer.always() {
-        return;
-    }
     node.commits_done().await;
     let target = writer.appended();
-    if !writer.has_reached(target, true) {
-        writer.reached(target, true).await;
+    let durable = writer.always();
+    if !writer.has_reached(target, durable) {
+        writer.reached(target, durable).await;
     }
 }
