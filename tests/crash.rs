@@ -157,12 +157,13 @@ fn check_acks(c: &mut Client, t: usize, acks: &Acks) {
     assert_eq!(&have[..acks.pushed.len()], &acks.pushed[..], "list l{t} lost or reordered acknowledged elements");
 }
 
-#[test]
-fn kill_9_with_appendfsync_always_keeps_every_acknowledged_write() {
-    let dir = fresh_dir("crash-always");
-    let mut srv = start(&dir, "always");
+/// Writes from `clients` threads, kills the server with -9 mid-load, restarts it on the
+/// same `--dir` and checks that every acknowledged write is there.
+fn kill_9_under_load_keeps_every_acknowledged_write(fsync: &str, clients: usize) {
+    let dir = fresh_dir(&format!("crash-{fsync}"));
+    let mut srv = start(&dir, fsync);
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = write_load(srv.port, 4, stop.clone());
+    let handles = write_load(srv.port, clients, stop.clone());
     std::thread::sleep(Duration::from_millis(1500));
     srv.kill_hard();
     stop.store(true, Ordering::Relaxed);
@@ -170,7 +171,7 @@ fn kill_9_with_appendfsync_always_keeps_every_acknowledged_write() {
     let total: usize = acks.iter().map(|a| a.keys.len()).sum();
     assert!(total > 50, "too little load to mean anything: {total}");
     drop(srv);
-    let srv = start(&dir, "always");
+    let srv = start(&dir, fsync);
     let mut c = Client::connect(srv.port);
     for (t, a) in acks.iter().enumerate() {
         check_acks(&mut c, t, a);
@@ -179,29 +180,17 @@ fn kill_9_with_appendfsync_always_keeps_every_acknowledged_write() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn kill_9_with_appendfsync_always_keeps_every_acknowledged_write() {
+    kill_9_under_load_keeps_every_acknowledged_write("always", 4);
+}
+
 /// With `everysec` a record is handed to the kernel before its reply goes out (as Redis
 /// writes before it replies), so a process crash loses nothing acknowledged; only an OS
 /// crash can lose the last second that was not fsynced (not testable here).
 #[test]
 fn kill_9_with_everysec_keeps_every_acknowledged_write() {
-    let dir = fresh_dir("crash-everysec");
-    let mut srv = start(&dir, "everysec");
-    let stop = Arc::new(AtomicBool::new(false));
-    let handles = write_load(srv.port, 3, stop.clone());
-    std::thread::sleep(Duration::from_millis(1500));
-    srv.kill_hard();
-    stop.store(true, Ordering::Relaxed);
-    let acks: Vec<Acks> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let total: usize = acks.iter().map(|a| a.keys.len()).sum();
-    assert!(total > 50, "too little load to mean anything: {total}");
-    drop(srv);
-    let srv = start(&dir, "everysec");
-    let mut c = Client::connect(srv.port);
-    for (t, a) in acks.iter().enumerate() {
-        check_acks(&mut c, t, a);
-    }
-    drop(srv);
-    let _ = std::fs::remove_dir_all(&dir);
+    kill_9_under_load_keeps_every_acknowledged_write("everysec", 3);
 }
 
 #[test]
