@@ -19,7 +19,7 @@ pub fn write_rdb(shard_files: &[PathBuf], functions: &[u8], dest: &Path, compres
     let temp = dir.join(format!("{name}.tmp-rdb-{}", std::process::id()));
     let result = write_rdb_file(shard_files, functions, &temp, compress).and_then(|()| {
         std::fs::rename(&temp, dest).map_err(|e| format!("cannot rename {}: {e}", temp.display()))?;
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| format!("cannot fsync {}: {e}", dir.display()))
+        super::manifest::sync_dir(dir)
     });
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -32,8 +32,8 @@ use glommio::io::BufferedFile;
 
 use super::journal::{AofStats, Writer, format};
 use super::manifest::{Generation, Manifest, Paths, ShardFile};
-use super::save::run_blocking;
-use super::snapshot::{self, SnapshotMeta};
+use super::save::{functions_are_empty, remove_files, run_blocking};
+use super::snapshot;
 use super::status::SaveState;
 use crate::server::log::{self, Level};
 use crate::shard::Node;
@@ -363,34 +363,22 @@ async fn rewrite(node: &Rc<Node>) -> Result<(), String> {
     }
 
     // (4) Each shard writes its base on its own thread.
-    let with_functions = !functions_are_empty(&functions);
-    let mut writes = Vec::new();
-    for (shard, name) in base_names.iter().enumerate() {
-        let path = paths.file(name);
-        let functions = (shard == 0 && with_functions).then(|| functions.clone());
-        let meta = SnapshotMeta { shard, shards, created_ms: stamp };
-        writes.push(node.run_task_on(shard, move |node: Rc<Node>| {
-            Box::pin(async move {
-                let written = match &functions {
-                    Some(payload) => snapshot::write_shard_with_functions(&node, &path, meta, payload).await,
-                    None => snapshot::write_shard(&node, &path, meta).await,
-                };
-                written.map(|stats| stats.bytes).map_err(|e| e.to_string())
-            }) as TaskFuture<Result<u64, String>>
-        }));
-    }
+    let shard0_functions = (!functions_are_empty(&functions)).then_some(functions);
+    let base_paths = base_names.iter().map(|name| paths.file(name)).collect();
     let mut base_bytes = 0;
-    let failure = join_all(writes).await.into_iter().find_map(|r| match r {
-        Ok(Ok(bytes)) => {
-            base_bytes += bytes;
-            None
-        }
-        Ok(Err(e)) => Some(e),
-        Err(e) => Some(format!("a shard is unavailable: {e:?}")),
-    });
+    let failure =
+        snapshot::write_all_shards(node, base_paths, stamp, shard0_functions).await.into_iter().find_map(|result| {
+            match result {
+                Ok(stats) => {
+                    base_bytes += stats.bytes;
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        });
     if let Some(e) = failure {
         // The manifest of step (2) stays: old journals then new ones.
-        remove_files(&paths, &base_names).await;
+        remove_files(base_names.iter().map(|n| paths.file(n)).collect()).await;
         return Err(e);
     }
 
@@ -427,11 +415,6 @@ async fn rewrite(node: &Rc<Node>) -> Result<(), String> {
     Ok(())
 }
 
-/// An empty FUNCTION DUMP payload holds no library.
-fn functions_are_empty(payload: &[u8]) -> bool {
-    crate::script::function::parse_payload(payload).is_ok_and(|codes| codes.is_empty())
-}
-
 /// Undoes step (1): drops the opened files and deletes the new ones.
 async fn discard(node: &Rc<Node>, paths: &Paths, journals: &[String], bases: &[String]) {
     let mut drops = Vec::new();
@@ -444,18 +427,7 @@ async fn discard(node: &Rc<Node>, paths: &Paths, journals: &[String], bases: &[S
     }
     join_all(drops).await;
     let names: Vec<String> = journals.iter().chain(bases).cloned().collect();
-    remove_files(paths, &names).await;
-}
-
-async fn remove_files(paths: &Paths, names: &[String]) {
-    let files: Vec<_> = names.iter().map(|n| paths.file(n)).collect();
-    let _ = run_blocking(move || {
-        for file in files {
-            let _ = std::fs::remove_file(file);
-        }
-        Ok(())
-    })
-    .await;
+    remove_files(names.iter().map(|n| paths.file(n)).collect()).await;
 }
 
 /// Walks the snapshots begun on the shards marked in `begun` to their end without writing.

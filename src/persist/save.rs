@@ -27,7 +27,7 @@ use std::rc::Rc;
 
 use super::manifest::write_atomically;
 use super::rdb::LoadLimits;
-use super::snapshot::{self, LoadedItem, SnapshotMeta};
+use super::snapshot::{self, LoadedItem};
 use crate::config::SnapshotFormat;
 use crate::server::log;
 use crate::shard::coord::Tx;
@@ -320,30 +320,20 @@ async fn write_snapshot(node: &Rc<Node>, cut: Cut) -> Result<Written, String> {
     let functions = cut.functions;
     let dirty_at_cut = cut.dirty_at_cut;
     let mut failure = None;
-    let mut writes = Vec::new();
-    for shard in 0..shards {
-        let name = shard_file_name(&dbfilename, generation, shard, shards);
-        let path = dir.join(&name);
-        let meta = SnapshotMeta { shard, shards, created_ms: generation };
-        writes.push(node.run_task_on(shard, move |node: Rc<Node>| {
-            Box::pin(async move { snapshot::write_shard(&node, &path, meta).await.map_err(|e| e.to_string()) })
-                as std::pin::Pin<Box<dyn std::future::Future<Output = Result<snapshot::SnapshotStats, String>>>>
-        }));
-    }
+    let paths = (0..shards).map(|shard| dir.join(shard_file_name(&dbfilename, generation, shard, shards))).collect();
     let mut keys = 0;
     let mut bytes = 0;
     let mut files = Vec::new();
     let mut counts = Vec::new();
-    for (shard, result) in join_all(writes).await.into_iter().enumerate() {
+    for (shard, result) in snapshot::write_all_shards(node, paths, generation, None).await.into_iter().enumerate() {
         match result {
-            Ok(Ok(stats)) => {
+            Ok(stats) => {
                 keys += stats.entries;
                 bytes += stats.bytes;
                 counts.push(stats.per_db);
                 files.push(shard_file_name(&dbfilename, generation, shard, shards));
             }
-            Ok(Err(e)) => failure = Some(e),
-            Err(e) => failure = Some(format!("shard {shard} unavailable: {e:?}")),
+            Err(e) => failure = Some(e),
         }
     }
     let format = config.snapshot_format();
@@ -397,20 +387,14 @@ async fn write_snapshot(node: &Rc<Node>, cut: Cut) -> Result<Written, String> {
             Ok(Written { keys, bytes, dirty_at_cut })
         }
         Err(e) => {
-            let _ = run_blocking(move || {
-                for file in &files {
-                    let _ = std::fs::remove_file(dir.join(file));
-                }
-                Ok(())
-            })
-            .await;
+            remove_files(files.iter().map(|file| dir.join(file)).collect()).await;
             Err(e)
         }
     }
 }
 
 /// An empty FUNCTION DUMP payload holds no library.
-fn functions_are_empty(payload: &[u8]) -> bool {
+pub(super) fn functions_are_empty(payload: &[u8]) -> bool {
     crate::script::function::parse_payload(payload).is_ok_and(|codes| codes.is_empty())
 }
 
@@ -518,6 +502,18 @@ fn remove_older_generations(dir: &Path, dbfilename: &str, keep: i64) {
     }
 }
 
+/// Deletes `files` on a thread of its own: deleting a file of gigabytes takes the file
+/// system a while, never to be spent on a shard's thread.
+pub async fn remove_files(files: Vec<PathBuf>) {
+    let _ = run_blocking(move || {
+        for file in files {
+            let _ = std::fs::remove_file(file);
+        }
+        Ok(())
+    })
+    .await;
+}
+
 /// Runs blocking file work (whole-file conversions, directory fsyncs) on a thread of its
 /// own and waits for it without blocking the shard's thread (polling every millisecond).
 pub async fn run_blocking<T: Send + 'static>(
@@ -586,12 +582,26 @@ pub fn load_at_startup(node: &Node, import: Option<&Path>) -> Result<u64, String
     let mut loaded = 0u64;
     let mut expired = 0u64;
     let mut state = node.state.borrow_mut();
+    // A snapshot taken with this shard count: this shard reads only its own file, whose
+    // entries are all its own and whose key counts size the tables up front. Otherwise
+    // (another shard count, a Redis file) it reads everything and keeps its own slots.
+    let own_file = match &found {
+        Found::Tallkv(manifest) if manifest.shards == shards => {
+            for (db, &count) in manifest.counts.get(shard).into_iter().flatten().enumerate() {
+                if let Some(database) = state.keyspace.dbs.get_mut(db) {
+                    database.reserve(count as usize);
+                }
+            }
+            true
+        }
+        _ => false,
+    };
     let access = crate::shard::Access { now_ms: now, mode: crate::shard::access_mode(&config), no_touch: false };
     let mut insert = |db: usize, key: &[u8], mut entry: Entry| -> Result<(), String> {
         if db >= databases {
             return Err(format!("the snapshot holds database {db}, but 'databases' is {databases}"));
         }
-        if crate::shard::slot::key_shard(key, shards) != shard {
+        if !own_file && crate::shard::slot::key_shard(key, shards) != shard {
             return Ok(());
         }
         if entry.is_expired(now) {
@@ -603,45 +613,12 @@ pub fn load_at_startup(node: &Node, import: Option<&Path>) -> Result<u64, String
         loaded += 1;
         Ok(())
     };
+    let limits = LoadLimits::from_config(&config);
     match found {
         Found::Nothing => {}
-        Found::Tallkv(manifest) if manifest.shards == shards => {
-            // This shard's own file: every entry is ours, and its size is known.
-            if let Some(per_db) = manifest.counts.get(shard) {
-                for (db, &count) in per_db.iter().enumerate() {
-                    if let Some(database) = state.keyspace.dbs.get_mut(db) {
-                        database.reserve(count as usize);
-                    }
-                }
-            }
-            if let Some(file) = manifest.files.get(shard) {
-                let limits = LoadLimits::from_config(&config);
-                let dbs = &mut state.keyspace.dbs;
-                snapshot::read_shard_file_with(Path::new(file), &limits, |item| {
-                    let LoadedItem::Entry { db, key, mut entry, .. } = item else { return Ok(()) };
-                    let Some(database) = dbs.get_mut(db) else {
-                        return Err(format!("the snapshot holds database {db}, but 'databases' is {databases}"));
-                    };
-                    if entry.is_expired(now) {
-                        expired += 1;
-                    } else {
-                        entry.access = access.fresh();
-                        database.insert_loaded(&key, entry);
-                        loaded += 1;
-                    }
-                    Ok(())
-                })
-                .map_err(|e| e.to_string())?;
-            }
-            if let Some(file) = &manifest.functions {
-                let payload = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
-                restore_functions(&payload)?;
-            }
-        }
         Found::Tallkv(manifest) => {
-            // Another shard count: every shard reads every file and keeps its own slots.
-            for file in &manifest.files {
-                let limits = LoadLimits::from_config(&config);
+            let files = if own_file { manifest.files.get(shard..=shard).unwrap_or(&[]) } else { &manifest.files[..] };
+            for file in files {
                 snapshot::read_shard_file_with(Path::new(file), &limits, |item| match item {
                     LoadedItem::Entry { db, key, entry, .. } => insert(db, &key, entry),
                     _ => Ok(()),
@@ -654,7 +631,6 @@ pub fn load_at_startup(node: &Node, import: Option<&Path>) -> Result<u64, String
             }
         }
         Found::Rdb(path) => {
-            let limits = LoadLimits::from_config(&config);
             let functions = super::rdb_export::read_rdb(&path, limits, |db, key, entry| insert(db, key, entry))?;
             if let Some(payload) = functions {
                 restore_functions(&payload)?;

@@ -349,6 +349,39 @@ pub async fn write_shard_with_functions(
     write_from(node, path, meta, Some(functions)).await
 }
 
+/// Has every shard write its own file, on its own thread and at the same time, once each
+/// shard's snapshot has begun (SAVE/BGSAVE and journal rewrites): shard `i` writes
+/// `paths[i]`, shard 0's file also holds `shard0_functions` if given. Returns each shard's
+/// outcome, by shard.
+pub async fn write_all_shards(
+    node: &std::rc::Rc<Node>,
+    paths: Vec<std::path::PathBuf>,
+    created_ms: i64,
+    shard0_functions: Option<Vec<u8>>,
+) -> Vec<Result<SnapshotStats, String>> {
+    let shards = paths.len();
+    let mut writes = Vec::with_capacity(shards);
+    for (shard, path) in paths.into_iter().enumerate() {
+        let functions = if shard == 0 { shard0_functions.clone() } else { None };
+        let meta = SnapshotMeta { shard, shards, created_ms };
+        writes.push(node.run_task_on(shard, move |node: std::rc::Rc<Node>| {
+            Box::pin(async move {
+                let written = match &functions {
+                    Some(payload) => write_shard_with_functions(&node, &path, meta, payload).await,
+                    None => write_shard(&node, &path, meta).await,
+                };
+                written.map_err(|e| e.to_string())
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = Result<SnapshotStats, String>>>>
+        }));
+    }
+    crate::util::join_all(writes)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(shard, result)| result.unwrap_or_else(|e| Err(format!("shard {shard} is unavailable: {e:?}"))))
+        .collect()
+}
+
 async fn write_from<H: KeyspaceHost>(
     host: &H,
     path: &Path,

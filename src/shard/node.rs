@@ -792,15 +792,15 @@ impl Node {
     }
 
     fn respond(&self, reply: ReplyTo, result: AnyBox) {
-        if let ReplyTo::Remote { .. } = reply
-            && let Some(writer) = self.journal()
-            && writer.must_defer()
-        {
-            // Nothing is acknowledged before its records are in the file (fsynced too,
-            // with appendfsync always).
-            let target = writer.appended();
-            self.deferred.borrow_mut().push((target, writer.always(), reply, result));
-            return;
+        if let ReplyTo::Remote { .. } = reply {
+            // Nothing is acknowledged before its records are in the file (fsynced too, with
+            // appendfsync always). A borrow, not a clone of the writer: this runs for every
+            // response to another shard.
+            let hold_at = self.journal.borrow().as_ref().filter(|w| w.must_defer()).map(|w| (w.appended(), w.always()));
+            if let Some((target, durable)) = hold_at {
+                self.deferred.borrow_mut().push((target, durable, reply, result));
+                return;
+            }
         }
         self.respond_now(reply, result);
     }
