@@ -10,7 +10,6 @@
 //! transaction; keys it did not declare are handled the same way.
 
 use std::cell::RefCell;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -19,9 +18,9 @@ use bytes::Bytes;
 use super::scripting::{Host, engine, holds_everything};
 use crate::command::{CmdError, CmdResult, CommandImpl, Flags, Handler, LocalFuture};
 use crate::config::glob::glob_match;
-use crate::protocol::{Args, Reply};
+use crate::protocol::{Args, OwnedArgs, Reply};
 use crate::script::function::{Library, RestorePolicy, flag_names};
-use crate::script::{LogLevel, ScriptHost};
+use crate::script::{HostReply, LogLevel, ScriptHost};
 use crate::server::Session;
 use crate::server::session::Held;
 use crate::shard::slot::key_shard;
@@ -91,8 +90,8 @@ async fn fcall_generic(s: &mut Session, args: Args<'_>, read_only: bool) -> CmdR
         return Err(CmdError::from_static("ERR Can not execute a script with write flag using *_ro command."));
     }
     let numkeys = numkeys as usize;
-    let keys: Vec<Bytes> = (3..3 + numkeys).map(|i| Bytes::copy_from_slice(args.get(i))).collect();
-    let argv: Vec<Bytes> = (3 + numkeys..args.len()).map(|i| Bytes::copy_from_slice(args.get(i))).collect();
+    let keys: Vec<&[u8]> = (3..3 + numkeys).map(|i| args.get(i)).collect();
+    let argv: Vec<&[u8]> = (3 + numkeys..args.len()).map(|i| args.get(i)).collect();
     // The turn first, then the shards: a function waiting for its turn holds nothing.
     let turn = engine.function_turn(&callable).await;
     let id = format!("function:{}", callable.name);
@@ -107,7 +106,7 @@ async fn fcall_generic(s: &mut Session, args: Args<'_>, read_only: bool) -> CmdR
         Held::Exec(tx) => tx,
     };
     super::scripting::start_run(s, &engine);
-    let host = Host::new(s, tx, read_only || callable.flags.no_writes, id);
+    let host = Host::new(s, tx, read_only || callable.flags.no_writes, Rc::from(id));
     let host = FunctionHost { host, node: node.clone() };
     RUNNING.with(|r| {
         *r.borrow_mut() = Some(Running {
@@ -118,7 +117,7 @@ async fn fcall_generic(s: &mut Session, args: Args<'_>, read_only: bool) -> CmdR
         })
     });
     let _running = RunningGuard;
-    Ok(engine.run_function(&callable, &turn, keys, argv, Rc::new(host)).await)
+    Ok(engine.run_function(&callable, &turn, &keys, &argv, Rc::new(host)).await)
 }
 
 /// The script host of a function: EVAL's, noting whether the function wrote.
@@ -128,14 +127,13 @@ struct FunctionHost {
 }
 
 impl ScriptHost for FunctionHost {
-    fn call(&self, args: Vec<Bytes>, resp: u8) -> Pin<Box<dyn std::future::Future<Output = Reply>>> {
+    fn call(&self, args: &OwnedArgs, resp: u8) -> HostReply {
         let writes = args
-            .first()
+            .view()
+            .try_get(0)
             .and_then(|name| self.node.registry.get(name))
             .is_some_and(|cmd| cmd.flags.contains(Flags::WRITE));
-        let call = self.host.call(args, resp);
-        Box::pin(async move {
-            let reply = call.await;
+        let note_write = move |reply: &Reply| {
             if writes && !reply.is_error() {
                 RUNNING.with(|r| {
                     if let Some(running) = r.borrow_mut().as_mut() {
@@ -143,8 +141,18 @@ impl ScriptHost for FunctionHost {
                     }
                 });
             }
-            reply
-        })
+        };
+        match self.host.call(args, resp) {
+            HostReply::Now(reply) => {
+                note_write(&reply);
+                HostReply::Now(reply)
+            }
+            HostReply::Later(call) => HostReply::Later(Box::pin(async move {
+                let reply = call.await;
+                note_write(&reply);
+                reply
+            })),
+        }
     }
 
     fn log(&self, level: LogLevel, message: &[u8]) {

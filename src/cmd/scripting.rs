@@ -20,7 +20,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,10 +30,10 @@ use bytes::Bytes;
 use crate::command::error::NOT_INTEGER;
 use crate::command::{CmdError, CmdResult, Command, CommandImpl, Flags, Handler, LocalFuture};
 use crate::protocol::{Args, OwnedArgs, Reply};
-use crate::script::{BusyControl, Engine, LogLevel, Prepared, ScriptHost, ScriptSource, host_errors};
+use crate::script::{BusyControl, Engine, HostReply, LogLevel, Prepared, ScriptHost, ScriptSource, host_errors};
 use crate::server::Session;
 use crate::server::clients::ClientHandle;
-use crate::server::dispatch::{resolve, run_resolved};
+use crate::server::dispatch::{resolve, run_now, run_resolved};
 use crate::server::session::Held;
 use crate::shard::coord::Tx;
 use crate::shard::slot::key_shard;
@@ -76,7 +75,7 @@ thread_local! {
     /// Whether this thread's engine checks for shutdown while a script runs.
     static WATCHES_SHUTDOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Scripts (by SHA) seen touching keys they did not declare: they hold every shard.
-    static UNDECLARED: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    static UNDECLARED: RefCell<HashSet<String, ahash::RandomState>> = RefCell::new(HashSet::default());
 }
 
 /// This thread's Lua engine (FUNCTION libraries live in it too).
@@ -122,8 +121,8 @@ async fn eval_generic(s: &mut Session, args: Args<'_>, by_sha: bool, read_only: 
         return Err(CmdError::from_static("ERR Number of keys can't be negative"));
     }
     let numkeys = numkeys as usize;
-    let keys: Vec<Bytes> = (3..3 + numkeys).map(|i| Bytes::copy_from_slice(args.get(i))).collect();
-    let argv: Vec<Bytes> = (3 + numkeys..args.len()).map(|i| Bytes::copy_from_slice(args.get(i))).collect();
+    let keys: Vec<&[u8]> = (3..3 + numkeys).map(|i| args.get(i)).collect();
+    let argv: Vec<&[u8]> = (3 + numkeys..args.len()).map(|i| args.get(i)).collect();
     let engine = engine();
     let prepared = match prepare(s, &engine, args.get(1), by_sha).await? {
         Ok(prepared) => prepared,
@@ -132,7 +131,7 @@ async fn eval_generic(s: &mut Session, args: Args<'_>, by_sha: bool, read_only: 
     let node = s.node.clone();
     // The turn first, then the shards: a script waiting for its turn holds nothing.
     let turn = engine.script_turn(&prepared).await;
-    let everywhere = UNDECLARED.with(|u| u.borrow().contains(&prepared.sha));
+    let everywhere = UNDECLARED.with(|u| u.borrow().contains(&*prepared.sha));
     let shards: Vec<usize> =
         if everywhere { (0..node.shards).collect() } else { keys.iter().map(|k| key_shard(k, node.shards)).collect() };
     let tx = match s.hold_for_script(shards).await? {
@@ -141,7 +140,7 @@ async fn eval_generic(s: &mut Session, args: Args<'_>, by_sha: bool, read_only: 
     };
     start_run(s, &engine);
     let host = Host::new(s, tx, read_only || prepared.flags.no_writes, prepared.sha.clone());
-    Ok(engine.run_in_turn(&prepared, &turn, keys, argv, Rc::new(host)).await)
+    Ok(engine.run_in_turn(&prepared, &turn, &keys, &argv, Rc::new(host)).await)
 }
 
 /// Before a script or function runs on this thread: clears its "wrote" flag and, once per
@@ -220,17 +219,46 @@ struct HostInner {
     node: Rc<crate::shard::Node>,
     tx: Rc<Tx>,
     read_only: bool,
-    sha: String,
+    sha: Rc<str>,
+}
+
+thread_local! {
+    /// The sessions of ended script runs, for the next runs to reuse.
+    static SPARE_SESSIONS: RefCell<Vec<Session>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Host {
     /// A host running in `tx`; `sha` names the script (or function) for the undeclared-keys set.
-    pub(crate) fn new(parent: &Session, tx: Rc<Tx>, read_only: bool, sha: String) -> Host {
-        let info = parent.handle.info.borrow().clone();
-        let mut session = Session::new(parent.node.clone(), Rc::new(ClientHandle::new(info)));
+    pub(crate) fn new(parent: &Session, tx: Rc<Tx>, read_only: bool, sha: Rc<str>) -> Host {
+        let session = match SPARE_SESSIONS.with(|spare| spare.borrow_mut().pop()) {
+            Some(session) => {
+                session.handle.info.borrow_mut().copy_for_script(&parent.handle.info.borrow());
+                session
+            }
+            None => {
+                let info = parent.handle.info.borrow().clone();
+                Session::new(parent.node.clone(), Rc::new(ClientHandle::new(info)))
+            }
+        };
+        let mut session = session;
         session.tx = Some(tx.clone());
         let node = parent.node.clone();
         Host { inner: Rc::new(HostInner { session: RefCell::new(Some(session)), node, tx, read_only, sha }) }
+    }
+}
+
+impl Drop for HostInner {
+    /// Keeps the session for the next run (the script's commands left nothing in it but
+    /// its database and protocol, which the next run sets again).
+    fn drop(&mut self) {
+        if let Some(mut session) = self.session.borrow_mut().take()
+            && session.multi.is_none()
+            && session.watch.keys.is_empty()
+        {
+            session.tx = None;
+            session.close_after_reply = false;
+            SPARE_SESSIONS.with(|spare| spare.borrow_mut().push(session));
+        }
     }
 }
 
@@ -251,7 +279,7 @@ impl HostInner {
             if self.tx.holds(shard) {
                 continue;
             }
-            UNDECLARED.with(|u| u.borrow_mut().insert(self.sha.clone()));
+            UNDECLARED.with(|u| u.borrow_mut().insert(self.sha.to_string()));
             let deadline = Instant::now() + UNDECLARED_WAIT;
             loop {
                 match self.tx.add(shard).await {
@@ -271,32 +299,70 @@ impl HostInner {
     }
 }
 
+impl HostInner {
+    /// The command `args` names, or the error a script gets for it.
+    fn command(&self, args: Args<'_>) -> Result<&Command, Reply> {
+        if args.is_empty() {
+            return Err(Reply::error(host_errors::UNKNOWN_COMMAND));
+        }
+        let cmd = match resolve(&self.node.registry, args) {
+            Ok(cmd) => cmd,
+            Err(e) if e.text().starts_with(b"ERR unknown command") => {
+                return Err(Reply::error(host_errors::UNKNOWN_COMMAND));
+            }
+            Err(e) if e.text().starts_with(b"ERR wrong number of arguments") => {
+                return Err(Reply::error(host_errors::WRONG_ARITY));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if cmd.flags.contains(Flags::NOSCRIPT) {
+            return Err(Reply::error(host_errors::NOT_ALLOWED));
+        }
+        if self.read_only && cmd.flags.contains(Flags::WRITE) {
+            return Err(Reply::error(host_errors::WRITE_IN_READ_ONLY));
+        }
+        Ok(cmd)
+    }
+
+    /// Runs `f` with the script's session, set to protocol `resp`.
+    fn with_session<T>(&self, resp: u8, f: impl FnOnce(&mut Session) -> T) -> Result<T, Reply> {
+        let Some(mut session) = self.session.borrow_mut().take() else {
+            return Err(Reply::error("ERR a script ran two commands at once"));
+        };
+        session.set_resp(resp);
+        let result = f(&mut session);
+        *self.session.borrow_mut() = Some(session);
+        Ok(result)
+    }
+}
+
 impl ScriptHost for Host {
-    fn call(&self, args: Vec<Bytes>, resp: u8) -> Pin<Box<dyn std::future::Future<Output = Reply>>> {
+    fn call(&self, args: &OwnedArgs, resp: u8) -> HostReply {
+        let cmd = match self.inner.command(args.view()) {
+            Ok(cmd) => cmd,
+            Err(reply) => return HostReply::Now(reply),
+        };
+        if cmd.flags.contains(Flags::WRITE) {
+            WROTE.with(|w| w.store(true, Ordering::Release));
+        }
+        // At once, without a future, when it runs on this thread's shard and the script
+        // holds that shard (or it is no keyed command).
+        let held_here = !matches!(cmd.handler, Some(Handler::Keyed { .. })) || self.inner.tx.holds(self.inner.node.id);
+        if held_here {
+            match self.inner.with_session(resp, |session| run_now(session, cmd, args.view())) {
+                Ok(Some(reply)) => return HostReply::Now(reply),
+                Ok(None) => {}
+                Err(reply) => return HostReply::Now(reply),
+            }
+        }
         let inner = self.inner.clone();
-        Box::pin(async move {
-            let owned = OwnedArgs::from_slices(args.iter());
-            let view = owned.view();
-            let registry = inner.node.registry.clone();
-            if view.is_empty() || registry.get(view.get(0)).is_none() {
-                return Reply::error(host_errors::UNKNOWN_COMMAND);
-            }
-            let cmd = match resolve(&registry, view) {
+        let args = args.clone();
+        HostReply::Later(Box::pin(async move {
+            let view = args.view();
+            let cmd = match inner.command(view) {
                 Ok(cmd) => cmd,
-                Err(e) if e.text().starts_with(b"ERR wrong number of arguments") => {
-                    return Reply::error(host_errors::WRONG_ARITY);
-                }
-                Err(e) => return e.into(),
+                Err(reply) => return reply,
             };
-            if cmd.flags.contains(Flags::NOSCRIPT) {
-                return Reply::error(host_errors::NOT_ALLOWED);
-            }
-            if inner.read_only && cmd.flags.contains(Flags::WRITE) {
-                return Reply::error(host_errors::WRITE_IN_READ_ONLY);
-            }
-            if cmd.flags.contains(Flags::WRITE) {
-                WROTE.with(|w| w.store(true, Ordering::Release));
-            }
             if let Err(reply) = inner.hold_for(cmd, view).await {
                 return reply;
             }
@@ -307,7 +373,7 @@ impl ScriptHost for Host {
             let reply = run_resolved(&mut session, Ok(cmd), view).await;
             *inner.session.borrow_mut() = Some(session);
             reply
-        })
+        }))
     }
 
     fn log(&self, level: LogLevel, message: &[u8]) {

@@ -68,6 +68,12 @@ pub struct OwnedArgs {
 }
 
 impl OwnedArgs {
+    /// Removes every argument, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.spans.clear();
+    }
+
     /// Owned arguments from a list of byte strings.
     pub fn from_slices<I, B>(items: I) -> OwnedArgs
     where

@@ -22,7 +22,7 @@ pub struct Entry<T> {
 /// Cached scripts by lowercase hex SHA1.
 #[derive(Debug)]
 pub struct ScriptCache<T> {
-    entries: HashMap<String, Entry<T>>,
+    entries: HashMap<String, Entry<T>, ahash::RandomState>,
     /// EVAL-only scripts, least recently used first.
     lru: IndexMap<String, ()>,
     capacity: usize,
@@ -38,7 +38,7 @@ impl<T> Default for ScriptCache<T> {
 impl<T> ScriptCache<T> {
     /// A cache keeping at most `capacity` EVAL-only scripts.
     pub fn with_capacity(capacity: usize) -> Self {
-        ScriptCache { entries: HashMap::new(), lru: IndexMap::new(), capacity: capacity.max(1), body_bytes: 0 }
+        ScriptCache { entries: HashMap::default(), lru: IndexMap::new(), capacity: capacity.max(1), body_bytes: 0 }
     }
 
     /// The script with this SHA, marking an EVAL-only one as recently used.

@@ -165,8 +165,8 @@ return api, bind, pcall
 struct LoadHost;
 
 impl ScriptHost for LoadHost {
-    fn call(&self, _args: Vec<Bytes>, _resp: u8) -> std::pin::Pin<Box<dyn std::future::Future<Output = Reply>>> {
-        Box::pin(async { Reply::error(super::host_errors::NOT_ALLOWED) })
+    fn call(&self, _args: &crate::protocol::OwnedArgs, _resp: u8) -> super::HostReply {
+        super::HostReply::Now(Reply::error(super::host_errors::NOT_ALLOWED))
     }
 
     fn log(&self, level: LogLevel, message: &[u8]) {
@@ -562,15 +562,15 @@ impl Engine {
         &self,
         callable: &Callable,
         _turn: &Turn,
-        keys: Vec<Bytes>,
-        args: Vec<Bytes>,
+        keys: &[&[u8]],
+        args: &[&[u8]],
         host: Rc<dyn ScriptHost>,
     ) -> Reply {
         let fvm = &callable.fvm;
         let lua = &fvm.vm.lua;
         let bound = (|| -> mlua::Result<Function> {
             let mut tables = Vec::with_capacity(2);
-            for items in [&keys, &args] {
+            for items in [keys, args] {
                 let t = lua.create_table_with_capacity(items.len(), 0)?;
                 for (i, item) in items.iter().enumerate() {
                     t.raw_set(i + 1, lua.create_string(item)?)?;
@@ -583,7 +583,8 @@ impl Engine {
         })();
         match bound {
             Ok(func) => {
-                fvm.vm.run_func(func, &callable.name, callable.def.fallback_line, host, &self.functions.busy).await
+                let (name, line, busy) = (&callable.name, callable.def.fallback_line, &self.functions.busy);
+                fvm.vm.run_func(func, MultiValue::new(), name, line, host, busy).await
             }
             Err(e) => Reply::error(format!("ERR {e}")),
         }

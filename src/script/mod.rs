@@ -6,10 +6,13 @@
 //! the libraries Redis ships (`string`, `table`, `math`, `cjson`, `cmsgpack`, `bit`,
 //! `struct`), and converts values both ways ([`convert`]).
 //!
-//! The server side of `redis.call`/`redis.pcall` is a [`ScriptHost`], an async trait object
-//! so a script can call commands owned by other shards: a reply that is ready at once (a
-//! local command) never suspends the script; a pending one suspends it until the host's
-//! future completes, and the script resumes where it was.
+//! The server side of `redis.call`/`redis.pcall` is a [`ScriptHost`]. Its answer is a reply
+//! at once ([`HostReply::Now`], a command on a shard this thread holds: no allocation, no
+//! suspension) or a future ([`HostReply::Later`], a command another shard runs). For a
+//! future, the `redis.call` primitive returns a marker and the sandbox yields it up to
+//! [`Vm::drive`], which awaits the future and resumes the script with the reply where it
+//! was. The script runs in a coroutine for that, and its two Lua threads (the runner's
+//! and the script's) are reused from run to run, so a run allocates no thread.
 //!
 //! # Using it (for the EVAL/EVALSHA/FCALL wiring)
 //! ```ignore
@@ -41,10 +44,11 @@ pub mod shebang;
 #[cfg(test)]
 mod tests;
 
-use crate::protocol::Reply;
+use crate::protocol::{OwnedArgs, Reply};
 use bytes::Bytes;
 use cache::ScriptCache;
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use mlua::thread::ThreadStatus;
+use mlua::{Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, Value, VmState};
 use shebang::ScriptFlags;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -55,6 +59,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Poll, Waker};
 use std::time::Duration;
+
+/// Up to how many keys and arguments together are handed to the runner on the Lua stack
+/// (beyond, the `KEYS` and `ARGV` tables are built one element at a time).
+const RUNNER_INPUTS_MAX: usize = 64;
 
 /// How many Lua instructions run between two checks of the busy hook (Redis's 100000).
 pub const HOOK_INSTRUCTIONS: u32 = 100_000;
@@ -93,13 +101,21 @@ pub fn log_to_server(level: LogLevel, message: &[u8]) {
     log(level, &String::from_utf8_lossy(message));
 }
 
+/// A host's answer to one `redis.call`.
+pub enum HostReply {
+    /// The reply, computed at once.
+    Now(Reply),
+    /// The reply once the future completes; the script is suspended meanwhile.
+    Later(Pin<Box<dyn Future<Output = Reply>>>),
+}
+
 /// The server side of a running script, implemented by the command dispatch.
 pub trait ScriptHost {
-    /// Runs one command from `redis.call`/`redis.pcall` (`args[0]` is the command name) and
+    /// Runs one command from `redis.call`/`redis.pcall` (argument 0 is the command name) and
     /// returns its reply; refusals are [`Reply::Error`] with Redis's texts ([`host_errors`]).
     /// `resp` is the protocol the script chose with `redis.setresp` (2 or 3); the engine
     /// already converts the reply accordingly, so most hosts can ignore it.
-    fn call(&self, args: Vec<Bytes>, resp: u8) -> Pin<Box<dyn Future<Output = Reply>>>;
+    fn call(&self, args: &OwnedArgs, resp: u8) -> HostReply;
 
     /// `redis.log(level, ...)`: the message is the arguments joined by spaces.
     fn log(&self, _level: LogLevel, _message: &[u8]) {}
@@ -125,10 +141,12 @@ pub enum ScriptSource<'a> {
 #[derive(Clone)]
 pub struct Prepared {
     /// Lowercase hex SHA1 of the body.
-    pub sha: String,
+    pub sha: Rc<str>,
     pub flags: ScriptFlags,
     func: Function,
     vm: Rc<Vm>,
+    /// The last non-blank line of the body (where errors of a final tail call are placed).
+    last_line: usize,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -238,19 +256,30 @@ impl Engine {
     /// `NOSCRIPT ...` for an unknown SHA, a shebang error, or a compile error.
     pub fn prepare(&self, source: ScriptSource<'_>) -> Result<Prepared, Reply> {
         let vm = self.current();
-        let sha = match source {
-            ScriptSource::Body(body) => sha1_hex(body),
-            ScriptSource::Sha(sha) => String::from_utf8_lossy(sha).to_ascii_lowercase(),
+        let body = match source {
+            ScriptSource::Body(body) => body,
+            ScriptSource::Sha(sha) => {
+                let mut lower = [0u8; 40];
+                let sha = (sha.len() == lower.len())
+                    .then(|| {
+                        for (l, b) in lower.iter_mut().zip(sha) {
+                            *l = b.to_ascii_lowercase();
+                        }
+                        std::str::from_utf8(&lower).ok()
+                    })
+                    .flatten();
+                return match sha.and_then(|sha| vm.cache.borrow_mut().get(sha).map(|c| c.prepared(&vm))) {
+                    Some(prepared) => Ok(prepared),
+                    None => Err(Reply::error(host_errors::NOSCRIPT)),
+                };
+            }
         };
+        let sha = sha1_hex(body);
         if let Some(compiled) = vm.cache.borrow_mut().get(&sha) {
-            return Ok(Prepared { sha, flags: compiled.flags, func: compiled.func.clone(), vm: vm.clone() });
+            return Ok(compiled.prepared(&vm));
         }
-        let ScriptSource::Body(body) = source else {
-            return Err(Reply::error(host_errors::NOSCRIPT));
-        };
         let compiled = vm.compile(&sha, body)?;
-        let prepared =
-            Prepared { sha: sha.clone(), flags: compiled.flags, func: compiled.func.clone(), vm: vm.clone() };
+        let prepared = compiled.prepared(&vm);
         let evicted = vm.cache.borrow_mut().insert(sha, compiled, body.len(), false);
         for old in evicted {
             let _ = vm.lua.unset_named_registry_value(&format!("f_{old}"));
@@ -304,8 +333,8 @@ impl Engine {
     pub async fn run(
         &self,
         source: ScriptSource<'_>,
-        keys: Vec<Bytes>,
-        argv: Vec<Bytes>,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
         host: Rc<dyn ScriptHost>,
     ) -> Reply {
         match self.prepare(source) {
@@ -328,8 +357,8 @@ impl Engine {
         &self,
         prepared: &Prepared,
         _turn: &ScriptTurn,
-        keys: Vec<Bytes>,
-        argv: Vec<Bytes>,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
         host: Rc<dyn ScriptHost>,
     ) -> Reply {
         prepared.vm.run(prepared, keys, argv, host, &self.busy).await
@@ -340,8 +369,8 @@ impl Engine {
     pub async fn run_prepared(
         &self,
         prepared: &Prepared,
-        keys: Vec<Bytes>,
-        argv: Vec<Bytes>,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
         host: Rc<dyn ScriptHost>,
     ) -> Reply {
         let vm = prepared.vm.clone();
@@ -358,6 +387,10 @@ pub fn sha1_hex(data: &[u8]) -> String {
 /// Per-run state the Rust primitives of the sandbox read.
 pub(crate) struct Shared {
     run: RefCell<Option<RunCtx>>,
+    /// The `redis.call` whose reply the suspended script waits for.
+    waiting: RefCell<Option<Waiting>>,
+    /// The arguments of the running `redis.call` (a buffer reused from call to call).
+    call_args: RefCell<OwnedArgs>,
     /// Where the last error raised by a `redis.*` primitive was raised: (source, line).
     location: RefCell<Option<(String, usize)>>,
     kill_raised: Cell<bool>,
@@ -370,7 +403,24 @@ struct RunCtx {
     resp: u8,
 }
 
+/// A `redis.call` waiting for a [`HostReply::Later`].
+struct Waiting {
+    reply: Pin<Box<dyn Future<Output = Reply>>>,
+    /// Whether an error reply raises (`redis.call`) rather than returns (`redis.pcall`).
+    raise: bool,
+    /// Where the call was made (source, line), noted before suspending when it may raise.
+    location: Option<(String, usize)>,
+}
+
+/// What the `redis.call` primitive returns when the reply must be waited for: the sandbox
+/// yields it up to [`Vm::drive`]. Only its address matters.
+static PENDING_MARK: u8 = 0;
+
+fn pending_marker() -> Value {
+    Value::LightUserData(LightUserData(std::ptr::addr_of!(PENDING_MARK).cast_mut().cast()))
+}
 struct Compiled {
+    sha: Rc<str>,
     func: Function,
     flags: ScriptFlags,
     /// The script's text, so another thread can compile it too (EVALSHA elsewhere).
@@ -379,9 +429,25 @@ struct Compiled {
     last_line: usize,
 }
 
+impl Compiled {
+    /// The script ready to run in `vm`.
+    fn prepared(&self, vm: &Rc<Vm>) -> Prepared {
+        Prepared {
+            sha: self.sha.clone(),
+            flags: self.flags,
+            func: self.func.clone(),
+            vm: vm.clone(),
+            last_line: self.last_line,
+        }
+    }
+}
+
 struct Vm {
     lua: Lua,
     runner: Function,
+    /// Finished threads kept for the next run: the runner's and the script's.
+    spare_runner: RefCell<Option<Thread>>,
+    spare_script: RefCell<Option<Thread>>,
     globals: Table,
     cache: RefCell<ScriptCache<Compiled>>,
     shared: Rc<Shared>,
@@ -400,6 +466,8 @@ impl Vm {
     fn with_chunk(busy: Arc<BusyControl>, tick: Tick, capacity: usize, chunk: &'static str) -> Vm {
         let shared = Rc::new(Shared {
             run: RefCell::new(None),
+            waiting: RefCell::new(None),
+            call_args: RefCell::new(OwnedArgs::default()),
             location: RefCell::new(None),
             kill_raised: Cell::new(false),
             busy,
@@ -413,6 +481,8 @@ impl Vm {
         Vm {
             lua,
             runner,
+            spare_runner: RefCell::new(None),
+            spare_script: RefCell::new(None),
             globals,
             cache: RefCell::new(ScriptCache::with_capacity(capacity)),
             shared,
@@ -434,7 +504,7 @@ impl Vm {
                     .filter(|(_, line)| line.iter().any(|b| !b.is_ascii_whitespace()))
                     .last()
                     .map_or(1, |(i, _)| i + 1);
-                Ok(Compiled { func, flags: shebang.flags, body: Rc::from(body), last_line })
+                Ok(Compiled { sha: Rc::from(sha), func, flags: shebang.flags, body: Rc::from(body), last_line })
             }
             Err(mlua::Error::SyntaxError { message, .. }) => {
                 Err(Reply::error(format!("ERR Error compiling script (new function): {message}")))
@@ -446,16 +516,32 @@ impl Vm {
     async fn run(
         &self,
         prepared: &Prepared,
-        keys: Vec<Bytes>,
-        argv: Vec<Bytes>,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
         host: Rc<dyn ScriptHost>,
         busy: &BusyControl,
     ) -> Reply {
-        if let Err(e) = self.set_args(&keys, &argv) {
-            return Reply::error(format!("ERR {e}"));
+        let inputs = match self.script_inputs(keys, argv) {
+            Ok(inputs) => inputs,
+            Err(e) => return Reply::error(format!("ERR {e}")),
+        };
+        self.run_func(prepared.func.clone(), inputs, &prepared.sha, prepared.last_line, host, busy).await
+    }
+
+    /// What the runner gets to set `KEYS` and `ARGV`: the number of keys and the keys and
+    /// arguments, when they are few enough for the Lua stack; otherwise nothing, and the
+    /// tables are built here.
+    fn script_inputs(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<MultiValue> {
+        if keys.len() + argv.len() > RUNNER_INPUTS_MAX {
+            self.set_args(keys, argv)?;
+            return Ok(MultiValue::new());
         }
-        let fallback = self.last_line(&prepared.sha);
-        self.run_func(prepared.func.clone(), &prepared.sha, fallback, host, busy).await
+        let mut inputs = MultiValue::with_capacity(1 + keys.len() + argv.len());
+        inputs.push_back(Value::Integer(keys.len() as i64));
+        for item in keys.iter().chain(argv) {
+            inputs.push_back(Value::String(self.lua.create_string(item)?));
+        }
+        Ok(inputs)
     }
 
     /// Runs `func` (no arguments) as a script named `name` (its SHA, or a function's name);
@@ -463,6 +549,7 @@ impl Vm {
     async fn run_func(
         &self,
         func: Function,
+        inputs: MultiValue,
         name: &str,
         fallback_line: usize,
         host: Rc<dyn ScriptHost>,
@@ -474,13 +561,7 @@ impl Vm {
         busy.start();
         // Ends the run even if this future is dropped while the script is suspended.
         let _end = RunEnd { shared: &self.shared, busy };
-        let outcome = match self.lua.create_thread(self.runner.clone()) {
-            Ok(thread) => match thread.into_async::<(bool, Value)>(func) {
-                Ok(fut) => fut.await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let outcome = self.drive(func, inputs).await;
         let resp = self.shared.run.borrow().as_ref().map_or(2, |r| r.resp);
         match outcome {
             Ok((true, value)) => convert::lua_to_reply(value, resp),
@@ -489,13 +570,49 @@ impl Vm {
         }
     }
 
-    /// The last non-blank line of a cached script's body (1 when unknown).
-    fn last_line(&self, sha: &str) -> usize {
-        let cache = self.cache.borrow();
-        cache.peek(sha).map_or(1, |c| c.last_line)
+    /// Runs `func` in the runner's coroutine until it ends, awaiting the replies it waits
+    /// for: (true, return value) or (false, error value). `inputs` go to the runner after
+    /// the coroutine (see [`Vm::script_inputs`]).
+    async fn drive(&self, func: Function, inputs: MultiValue) -> mlua::Result<(bool, Value)> {
+        let script = self.thread_for(&self.spare_script, func)?;
+        let runner = self.thread_for(&self.spare_runner, self.runner.clone())?;
+        let mut inputs = inputs;
+        inputs.push_front(Value::Thread(script.clone()));
+        let mut out: (Value, Value) = runner.resume(inputs)?;
+        while runner.status() == ThreadStatus::Resumable {
+            // The runner yields only for a redis.call waiting for its reply.
+            let Some(waiting) = self.shared.waiting.borrow_mut().take() else {
+                return Err(mlua::Error::runtime("attempt to yield across metamethod/C-call boundary"));
+            };
+            let reply = waiting.reply.await;
+            let resp = self.shared.run.borrow().as_ref().map_or(2, |r| r.resp);
+            let location = waiting.location;
+            let result = finish_call(&self.lua, &self.shared, &reply, resp, waiting.raise, || location);
+            let resumed = match result {
+                Ok(values) => values,
+                // Killed while it waited: raised where the script called.
+                Err(_) => (Value::Boolean(true), Value::String(self.lua.create_string(KILLED_ERROR)?)),
+            };
+            out = runner.resume(resumed)?;
+        }
+        if script.status() == ThreadStatus::Finished {
+            *self.spare_script.borrow_mut() = Some(script);
+        }
+        *self.spare_runner.borrow_mut() = Some(runner);
+        Ok((matches!(out.0, Value::Boolean(true)), out.1))
     }
 
-    fn set_args(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<()> {
+    /// A thread set to run `func`: the spare one if there is one, else a new one.
+    fn thread_for(&self, spare: &RefCell<Option<Thread>>, func: Function) -> mlua::Result<Thread> {
+        if let Some(thread) = spare.borrow_mut().take()
+            && thread.reset(func.clone()).is_ok()
+        {
+            return Ok(thread);
+        }
+        self.lua.create_thread(func)
+    }
+
+    fn set_args(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
         for (name, items) in [("KEYS", keys), ("ARGV", argv)] {
             let t = self.lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.iter().enumerate() {
@@ -612,7 +729,7 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
     lua.set_app_data(shared.clone());
     let p = lua.create_table()?;
-    p.raw_set("pending", Value::LightUserData(Lua::poll_pending()))?;
+    p.raw_set("pending", pending_marker())?;
     {
         let sh = shared.clone();
         p.raw_set("where", lua.create_function(move |lua, ()| Ok(note_location(lua, &sh).unwrap_or_default()))?)?;
@@ -711,14 +828,13 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
         p.raw_set(
             "acl_check_cmd",
             lua.create_function(move |lua, args: MultiValue| {
-                let argv = match command_args(lua, args)? {
-                    Ok(argv) => argv,
-                    Err(table) => {
-                        note_location(lua, &sh);
-                        return Ok((true, Value::Table(table)));
-                    }
-                };
+                let mut argv = OwnedArgs::default();
+                if let Some(table) = command_args(lua, args, &mut argv)? {
+                    note_location(lua, &sh);
+                    return Ok((true, Value::Table(table)));
+                }
                 let host = sh.run.borrow().as_ref().map(|r| r.host.clone());
+                let argv: Vec<Bytes> = argv.view().iter().map(Bytes::copy_from_slice).collect();
                 let verdict = host.map_or(Ok(true), |h| h.acl_check_cmd(&argv));
                 match verdict {
                     Ok(allowed) => Ok((false, Value::Boolean(allowed))),
@@ -769,69 +885,92 @@ fn version_num(version: &str) -> i64 {
 }
 
 /// The arguments of redis.call as command arguments, or the error table Redis raises.
-fn command_args(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Vec<Bytes>, Table>> {
+/// Fills `argv` (emptied first) with the arguments of redis.call; `Some` is the error table
+/// Redis raises instead.
+fn command_args(lua: &Lua, args: MultiValue, argv: &mut OwnedArgs) -> mlua::Result<Option<Table>> {
+    argv.clear();
     if args.is_empty() {
-        return Ok(Err(convert::error_table(lua, b"Please specify at least one argument for this redis lib call")?));
+        return Ok(Some(convert::error_table(lua, b"Please specify at least one argument for this redis lib call")?));
     }
-    let mut argv = Vec::with_capacity(args.len());
     for v in args {
         match v {
-            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Number(n) => argv.push(Bytes::from(convert::number_arg(n))),
-            Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
+            Value::String(s) => argv.push(&s.as_bytes()),
+            Value::Number(n) => argv.push(convert::number_arg(n).as_bytes()),
+            Value::Integer(n) => argv.push(n.to_string().as_bytes()),
             _ => {
-                return Ok(Err(convert::error_table(
+                return Ok(Some(convert::error_table(
                     lua,
                     b"Lua redis lib command arguments must be strings or integers",
                 )?));
             }
         }
     }
-    Ok(Ok(argv))
+    Ok(None)
 }
 
-/// The async primitive behind redis.call/redis.pcall: `(raise, ...)` -> `(raise_now, value)`.
+/// The primitive behind redis.call/redis.pcall: `(raise, ...)` -> `(raise_now, value)`, or
+/// the pending marker when the host answered [`HostReply::Later`] (the sandbox then yields
+/// it, and [`Vm::drive`] resumes the script with `(raise_now, value)`).
 fn make_call(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
     let shared = shared.clone();
-    lua.create_async_function(move |lua: Lua, args: MultiValue| {
-        let shared = shared.clone();
-        async move {
-            let mut args = args;
-            let raise = matches!(args.pop_front(), Some(Value::Boolean(true)));
-            let argv = match command_args(&lua, args)? {
-                Ok(argv) => argv,
-                Err(table) => {
-                    if raise {
-                        note_location(&lua, &shared);
-                    }
-                    return Ok((raise, Value::Table(table)));
-                }
-            };
-            let ctx = shared.run.borrow().as_ref().map(|r| (r.host.clone(), r.resp));
-            let Some((host, resp)) = ctx else {
-                return Ok((raise, Value::Table(convert::error_table(&lua, b"redis.call called outside a script")?)));
-            };
-            let location = if raise { user_frame(&lua) } else { None };
-            let reply = host.call(argv, resp).await;
-            // Killed while it waited for the reply (FUNCTION KILL from another thread).
-            if shared.busy.is_killed() {
-                if !shared.kill_raised.get() {
-                    note_location(&lua, &shared);
-                }
-                shared.kill_raised.set(true);
-                return Err(mlua::Error::runtime(KILLED_ERROR));
+    lua.create_function(move |lua: &Lua, args: MultiValue| {
+        let mut args = args;
+        let raise = matches!(args.pop_front(), Some(Value::Boolean(true)));
+        // One argument buffer serves every call (taken out while a call runs).
+        let mut argv = shared.call_args.take();
+        if let Some(table) = command_args(lua, args, &mut argv)? {
+            if raise {
+                note_location(lua, &shared);
             }
-            let failed = reply.is_error();
-            let value = convert::reply_to_lua(&lua, &reply, resp)?;
-            if raise
-                && failed
-                && let Some((source, _, line)) = location
-            {
-                *shared.location.borrow_mut() = Some((source, line));
+            return Ok((Value::Boolean(raise), Value::Table(table)));
+        }
+        let ctx = shared.run.borrow().as_ref().map(|r| (r.host.clone(), r.resp));
+        let Some((host, resp)) = ctx else {
+            let table = convert::error_table(lua, b"redis.call called outside a script")?;
+            return Ok((Value::Boolean(raise), Value::Table(table)));
+        };
+        let answer = host.call(&argv, resp);
+        shared.call_args.replace(argv);
+        match answer {
+            HostReply::Now(reply) => finish_call(lua, &shared, &reply, resp, raise, || {
+                user_frame(lua).map(|(source, _, line)| (source, line))
+            }),
+            HostReply::Later(reply) => {
+                let location = if raise { user_frame(lua).map(|(source, _, line)| (source, line)) } else { None };
+                *shared.waiting.borrow_mut() = Some(Waiting { reply, raise, location });
+                Ok((pending_marker(), Value::Nil))
             }
-            Ok((raise && failed, value))
         }
     })
+}
+
+/// A command's reply as redis.call's `(raise_now, value)`; `location` tells where the call
+/// was made, asked only if an error will be raised. Err if the script was killed meanwhile.
+fn finish_call(
+    lua: &Lua,
+    shared: &Shared,
+    reply: &Reply,
+    resp: u8,
+    raise: bool,
+    location: impl FnOnce() -> Option<(String, usize)>,
+) -> mlua::Result<(Value, Value)> {
+    // Killed while it waited for the reply (FUNCTION KILL from another thread).
+    if shared.busy.is_killed() {
+        if !shared.kill_raised.get() {
+            note_location(lua, shared);
+        }
+        shared.kill_raised.set(true);
+        return Err(mlua::Error::runtime(KILLED_ERROR));
+    }
+    let failed = reply.is_error();
+    let value = convert::reply_to_lua(lua, reply, resp)?;
+    if raise
+        && failed
+        && let Some(location) = location()
+    {
+        *shared.location.borrow_mut() = Some(location);
+    }
+    Ok((Value::Boolean(raise && failed), value))
 }
 
 /// Clears the per-run state when a run ends (or its future is dropped).
@@ -844,6 +983,7 @@ impl Drop for RunEnd<'_> {
     fn drop(&mut self) {
         self.busy.stop();
         *self.shared.run.borrow_mut() = None;
+        self.shared.waiting.borrow_mut().take();
     }
 }
 

@@ -150,13 +150,18 @@ end
 local raw_call = P.call
 local function err_table(text) return { err = P.error_text(text) } end
 local redis = {}
+-- raw_call answers PENDING when the reply must be waited for: yielding it suspends the
+-- script until the runner's driver resumes it with the reply.
 redis.call = function(...)
   local raise, v = raw_call(true, ...)
+  if raise == PENDING then raise, v = co_yield(PENDING) end
   if raise then error(v, 0) end
   return v
 end
 redis.pcall = function(...)
-  local _, v = raw_call(false, ...)
+  local raise, v = raw_call(false, ...)
+  -- Resumed with raise set only when the script was killed meanwhile.
+  if raise == PENDING then raise, v = co_yield(PENDING) if raise then error(v, 0) end end
   return v
 end
 redis.error_reply = function(...)
@@ -264,7 +269,9 @@ real_of[G] = content
 content._G = G
 setmetatable(G, { __index = content, __newindex = readonly_newindex })
 
--- The runner: runs a script function in a coroutine, passing "pending" yields through.
+-- The runner: sets KEYS and ARGV when given (the number of keys, then keys and arguments),
+-- runs a script's coroutine (made by the driver, which reuses finished ones), and passes
+-- "pending" yields through.
 local function run_finish(co, ok, ...)
   if not ok then return false, (...) end
   if co_status(co) == 'dead' then return true, (...) end
@@ -273,9 +280,17 @@ local function run_finish(co, ok, ...)
   end
   return false, 'attempt to yield across metamethod/C-call boundary'
 end
-local function runner(f)
+local function runner(co, nkeys, ...)
   user_depth = 0
-  local co = co_create(f)
+  if nkeys then
+    local keys, argv = { ... }, {}
+    for i = nkeys + 1, select('#', ...) do
+      argv[i - nkeys] = keys[i]
+      keys[i] = nil
+    end
+    rawset(content, 'KEYS', keys)
+    rawset(content, 'ARGV', argv)
+  end
   return run_finish(co, co_resume(co))
 end
 return runner, content

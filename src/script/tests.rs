@@ -67,13 +67,14 @@ impl Mock {
 }
 
 impl ScriptHost for Mock {
-    fn call(&self, args: Vec<Bytes>, _resp: u8) -> Pin<Box<dyn Future<Output = Reply>>> {
+    fn call(&self, args: &crate::protocol::OwnedArgs, _resp: u8) -> HostReply {
+        let args: Vec<Bytes> = args.view().iter().map(Bytes::copy_from_slice).collect();
         if args[0].eq_ignore_ascii_case(b"remote") {
             // Pending once, then runs like a local command.
             let rest: Vec<Bytes> = args[1..].to_vec();
-            return Box::pin(Later(Some(self.exec(&rest)), false));
+            return HostReply::Later(Box::pin(Later(Some(self.exec(&rest)), false)));
         }
-        Box::pin(std::future::ready(self.exec(&args)))
+        HostReply::Now(self.exec(&args))
     }
 
     fn log(&self, level: LogLevel, message: &[u8]) {
@@ -89,10 +90,10 @@ impl ScriptHost for Mock {
 }
 
 fn run_with(engine: &Engine, host: &Rc<Mock>, script: &str, keys: &[&str], argv: &[&str]) -> Reply {
-    let keys = keys.iter().map(|k| Bytes::copy_from_slice(k.as_bytes())).collect();
-    let argv = argv.iter().map(|k| Bytes::copy_from_slice(k.as_bytes())).collect();
+    let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    let argv: Vec<&[u8]> = argv.iter().map(|k| k.as_bytes()).collect();
     let host: Rc<dyn ScriptHost> = host.clone();
-    futures_lite::future::block_on(engine.run(ScriptSource::Body(script.as_bytes()), keys, argv, host))
+    futures_lite::future::block_on(engine.run(ScriptSource::Body(script.as_bytes()), &keys, &argv, host))
 }
 
 fn eval(script: &str) -> Reply {
@@ -390,7 +391,7 @@ fn cache_flags_and_evalsha() {
     assert_eq!(sha, sha1_hex(b"return 'loaded'"));
     let dynh: Rc<dyn ScriptHost> = host.clone();
     let by_sha = |sha: &str| {
-        futures_lite::future::block_on(engine.run(ScriptSource::Sha(sha.as_bytes()), vec![], vec![], dynh.clone()))
+        futures_lite::future::block_on(engine.run(ScriptSource::Sha(sha.as_bytes()), &[], &[], dynh.clone()))
     };
     assert_eq!(r2(&by_sha(&sha.to_uppercase())), "$6\r\nloaded\r\n");
     for i in 0..50 {
@@ -403,7 +404,7 @@ fn cache_flags_and_evalsha() {
     assert_eq!(r2(&by_sha(&sha1_hex(b"return 0"))), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
     let p = engine.prepare(ScriptSource::Body(b"#!lua flags=no-writes,allow-stale\nreturn x")).unwrap();
     assert!(p.flags.no_writes && p.flags.allow_stale && !p.flags.eval_compat_mode);
-    let reply = futures_lite::future::block_on(engine.run_prepared(&p, vec![], vec![], dynh.clone()));
+    let reply = futures_lite::future::block_on(engine.run_prepared(&p, &[], &[], dynh.clone()));
     assert_eq!(
         r2(&reply),
         script_err(

@@ -75,6 +75,25 @@ pub struct ClientInfo {
     pub ssub: usize,
 }
 
+impl ClientInfo {
+    /// Makes this (the info of a script's session, reused from run to run) a copy of the
+    /// info of `from`, the client running the script, reusing this one's string buffers.
+    pub fn copy_for_script(&mut self, from: &ClientInfo) {
+        let mut addr = std::mem::take(&mut self.addr);
+        let mut laddr = std::mem::take(&mut self.laddr);
+        addr.clone_from(&from.addr);
+        laddr.clone_from(&from.laddr);
+        *self = ClientInfo {
+            addr,
+            laddr,
+            name: from.name.clone(),
+            lib_name: from.lib_name.clone(),
+            lib_ver: from.lib_ver.clone(),
+            ..*from
+        };
+    }
+}
+
 /// A connection's shared handle: its info and the switch that closes it.
 pub struct ClientHandle {
     /// What CLIENT LIST shows.

@@ -77,17 +77,44 @@ async fn run(session: &mut Session, cmd: &Command, args: Args<'_>) -> CmdResult 
     let Some(handler) = cmd.handler else {
         return Err(CmdError::arity(&cmd.full_name));
     };
+    start(session, cmd)?;
+    match handler {
+        Handler::Local(f) => f(session, args),
+        Handler::Async(f) => f(session, args).await,
+        Handler::Keyed { run, multi } => run_keyed(session, cmd, run, multi, args).await,
+    }
+}
+
+/// Runs `cmd` at once if that needs no waiting (a command of this thread, or a keyed one
+/// whose keys are all on this thread's shard while the shard lets the session run) and
+/// returns its reply; `None` if it must go through [`run_resolved`]. For scripts, whose
+/// calls then need no future.
+pub fn run_now(session: &mut Session, cmd: &Command, args: Args<'_>) -> Option<Reply> {
+    let result = match cmd.handler? {
+        Handler::Local(f) => start(session, cmd).and_then(|()| f(session, args)),
+        Handler::Keyed { run, .. } => {
+            let node = &session.node;
+            match spread(cmd, args, node.shards, node.id) {
+                Spread::One(target) if target == node.id && node.gate_allows(session.tx_id()) => {}
+                _ => return None,
+            }
+            start(session, cmd).and_then(|()| run_here(node, run, args, session.db(), session.no_touch()))
+        }
+        Handler::Async(_) => return None,
+    };
+    Some(result.unwrap_or_else(Into::into))
+}
+
+/// What every command does before it runs: note it as the client's last command, and
+/// refuse a write while persistence is failing.
+fn start(session: &Session, cmd: &Command) -> Result<(), CmdError> {
     session.handle.info.borrow_mut().last_cmd = Some(cmd.id);
     if cmd.flags.contains(Flags::WRITE)
         && let Some(refused) = write_refusal(&session.node.shared)
     {
         return Err(refused);
     }
-    match handler {
-        Handler::Local(f) => f(session, args),
-        Handler::Async(f) => f(session, args).await,
-        Handler::Keyed { run, multi } => run_keyed(session, cmd, run, multi, args).await,
-    }
+    Ok(())
 }
 
 /// The error write commands get while persistence is failing (`-MISCONF ...`), if it is:
@@ -109,28 +136,10 @@ pub(crate) async fn run_keyed(
     let node = &session.node;
     let db = session.db();
     let no_touch = session.no_touch();
-    // Fast path: one key at a fixed position needs no key search and no allocation.
-    if let Some(pos) = cmd.single_key.filter(|&p| p < args.len()) {
-        let target = key_shard(args.get(pos), node.shards);
-        return run_on_one_shard(session, target, run, args, db, no_touch).await;
-    }
-    let keys = cmd.key_positions(args);
-    let mut target = None;
-    let mut spans_shards = false;
-    for &pos in &keys.positions {
-        let shard = key_shard(args.get(pos), node.shards);
-        match target {
-            None => target = Some(shard),
-            Some(t) if t != shard => {
-                spans_shards = true;
-                break;
-            }
-            Some(_) => {}
-        }
-    }
-    if !spans_shards {
-        return run_on_one_shard(session, target.unwrap_or(node.id), run, args, db, no_touch).await;
-    }
+    let keys = match spread(cmd, args, node.shards, node.id) {
+        Spread::One(target) => return run_on_one_shard(session, target, run, args, db, no_touch).await,
+        Spread::Many(keys) => keys,
+    };
     match multi {
         MultiShard::SumInts | MultiShard::PerKeyArray | MultiShard::AllOk => {
             // A last key whose group is cut short (MSET a 1 b) is Redis's arity error, and no
@@ -148,6 +157,45 @@ pub(crate) async fn run_keyed(
     }
 }
 
+/// Where a keyed command's keys are.
+enum Spread {
+    /// All on this shard (a command without keys: the caller's own).
+    One(usize),
+    /// On several shards.
+    Many(crate::command::keys::KeyPositions),
+}
+
+/// Which shards `cmd`'s keys are on; `own` is this thread's shard.
+fn spread(cmd: &Command, args: Args<'_>, shards: usize, own: usize) -> Spread {
+    // One key at a fixed position needs no key search and no allocation.
+    if let Some(pos) = cmd.single_key.filter(|&p| p < args.len()) {
+        return Spread::One(key_shard(args.get(pos), shards));
+    }
+    let keys = cmd.key_positions(args);
+    let mut target = None;
+    for &pos in &keys.positions {
+        let shard = key_shard(args.get(pos), shards);
+        match target {
+            None => target = Some(shard),
+            Some(t) if t != shard => return Spread::Many(keys),
+            Some(_) => {}
+        }
+    }
+    Spread::One(target.unwrap_or(own))
+}
+
+/// Runs a keyed command on this thread's shard, which lets the caller run now.
+fn run_here(node: &crate::shard::Node, run: KeyedFn, args: Args<'_>, db: usize, no_touch: bool) -> CmdResult {
+    node.refresh_config();
+    let result = {
+        let mut state = node.state.borrow_mut();
+        let state = &mut *state;
+        journal::run_keyed(&mut state.keyspace, &state.config, db, no_touch, node.now_ms(), run, args)
+    };
+    node.after_commands();
+    result
+}
+
 /// Runs a command whose keys all live on `target`: at once when that is this shard and
 /// nothing holds it, otherwise forwarded (or queued) as a closure.
 async fn run_on_one_shard(
@@ -161,14 +209,7 @@ async fn run_on_one_shard(
     let node = &session.node;
     let tx = session.tx_id();
     if target == node.id && node.gate_allows(tx) {
-        node.refresh_config();
-        let result = {
-            let mut state = node.state.borrow_mut();
-            let state = &mut *state;
-            journal::run_keyed(&mut state.keyspace, &state.config, db, no_touch, node.now_ms(), run, args)
-        };
-        node.after_commands();
-        return result;
+        return run_here(node, run, args, db, no_touch);
     }
     let owned = args.to_owned_args();
     node.run_on(target, tx, move |state| {
