@@ -17,7 +17,7 @@ use std::rc::Rc;
 use crate::command::{CmdError, CmdResult, CommandImpl, Handler, LocalFuture};
 use crate::protocol::{Args, Reply};
 use crate::server::Session;
-use crate::server::dispatch::{resolve, run_resolved};
+use crate::server::dispatch::{resolve, run_now, run_resolved};
 use crate::server::session::Multi;
 use crate::shard::Key;
 use crate::shard::coord::Tx;
@@ -125,7 +125,15 @@ fn exec<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, CmdResult> {
         s.tx = Some(Rc::new(tx));
         let mut replies = Vec::with_capacity(multi.queued.len());
         for (queued, cmd) in multi.queued.iter().zip(resolved) {
-            replies.push(run_resolved(s, cmd, queued.view()).await);
+            let now = match &cmd {
+                Ok(cmd) => run_now(s, cmd, queued.view()),
+                Err(_) => None,
+            };
+            let reply = match now {
+                Some(reply) => reply,
+                None => run_resolved(s, cmd, queued.view()).await,
+            };
+            replies.push(reply);
         }
         // Dropping the last reference releases the shards (and serves blocked clients).
         s.tx = None;

@@ -291,7 +291,11 @@ async fn execute(session: &mut Session, resolved: Result<&Command, CmdError>, ar
         session.set_reply_mode(ReplyMode::SkipThis);
         before = ReplyMode::SkipThis;
     }
-    let reply = dispatch::dispatch(session, resolved, args).await;
+    let reply = match dispatch::dispatch_now(session, &resolved, args) {
+        Some(reply) => reply,
+        // Boxed so that this function's own future stays small (see `dispatch_now`).
+        None => Box::pin(dispatch::dispatch(session, resolved, args)).await,
+    };
     {
         let mut state = session.node.state.borrow_mut();
         state.commands_processed += 1;

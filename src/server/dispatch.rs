@@ -18,25 +18,45 @@ use super::clients::ReplyMode;
 /// Runs one request, already resolved by [`route`], and returns its reply. Inside MULTI,
 /// queues it instead (`+QUEUED`), except the commands that act on the transaction itself.
 pub async fn dispatch(session: &mut Session, resolved: Result<&Command, CmdError>, args: Args<'_>) -> Reply {
-    if let Some(multi) = &mut session.multi {
-        match &resolved {
-            Err(e) => {
-                multi.aborted = true;
-                return e.clone().into();
-            }
-            Ok(cmd) if !matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") => {
-                if cmd.flags.contains(Flags::NO_MULTI) {
-                    multi.aborted = true;
-                    return Reply::error("ERR Command not allowed inside a transaction");
-                }
-                multi.queued.push(args.to_owned_args());
-                session.handle.info.borrow_mut().multi = multi.queued.len() as i64;
-                return Reply::simple("QUEUED");
-            }
-            Ok(_) => {}
-        }
+    if let Some(reply) = queue_in_multi(session, &resolved, args) {
+        return reply;
     }
     run_resolved(session, resolved, args).await
+}
+
+/// As [`dispatch`], when that needs no waiting (see [`run_now`]); `None` if it does. The
+/// common case (a command on this thread's free shard) then builds no future: a command's
+/// future is large, and moving it costs more than running GET.
+pub fn dispatch_now(session: &mut Session, resolved: &Result<&Command, CmdError>, args: Args<'_>) -> Option<Reply> {
+    if let Some(reply) = queue_in_multi(session, resolved, args) {
+        return Some(reply);
+    }
+    match resolved {
+        Ok(cmd) => run_now(session, cmd, args),
+        Err(e) => Some(e.clone().into()),
+    }
+}
+
+/// Inside MULTI, queues the request and returns its reply (`+QUEUED` or an error that
+/// aborts the transaction); `None` outside MULTI and for the commands that act on it.
+fn queue_in_multi(session: &mut Session, resolved: &Result<&Command, CmdError>, args: Args<'_>) -> Option<Reply> {
+    let multi = session.multi.as_mut()?;
+    match resolved {
+        Err(e) => {
+            multi.aborted = true;
+            Some(e.clone().into())
+        }
+        Ok(cmd) if !matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") => {
+            if cmd.flags.contains(Flags::NO_MULTI) {
+                multi.aborted = true;
+                return Some(Reply::error("ERR Command not allowed inside a transaction"));
+            }
+            multi.queued.push(args.to_owned_args());
+            session.handle.info.borrow_mut().multi = multi.queued.len() as i64;
+            Some(Reply::simple("QUEUED"))
+        }
+        Ok(_) => None,
+    }
 }
 
 /// Runs one request (never queued), e.g. a command EXEC runs.

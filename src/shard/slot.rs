@@ -3,17 +3,28 @@
 /// The number of hash slots, as in Redis Cluster.
 pub const SLOTS: usize = 16384;
 
-/// CRC16-CCITT (XModem), the checksum Redis Cluster uses for key slots.
+/// CRC16-CCITT (XModem), the checksum Redis Cluster uses for key slots: one table lookup
+/// per byte.
 pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &byte in data {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
-        }
-    }
-    crc
+    data.iter().fold(0u16, |crc, &byte| (crc << 8) ^ CRC16_TABLE[usize::from((crc >> 8) as u8 ^ byte)])
 }
+
+/// The CRC16 (polynomial 0x1021) of each byte value, as the top byte of the message.
+const CRC16_TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 /// The slot of `key`: CRC16 of the key, or of the first non-empty `{...}` tag in it.
 pub fn key_slot(key: &[u8]) -> u16 {
@@ -51,6 +62,24 @@ mod tests {
         assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
         assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
         assert_eq!(key_slot(b""), 0);
+    }
+
+    #[test]
+    fn table_crc_matches_the_bitwise_definition() {
+        fn bitwise(data: &[u8]) -> u16 {
+            let mut crc: u16 = 0;
+            for &byte in data {
+                crc ^= u16::from(byte) << 8;
+                for _ in 0..8 {
+                    crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+                }
+            }
+            crc
+        }
+        let data: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        for start in 0..data.len() {
+            assert_eq!(crc16(&data[start..]), bitwise(&data[start..]));
+        }
     }
 
     #[test]
