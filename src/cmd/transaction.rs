@@ -131,7 +131,8 @@ fn exec<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, CmdResult> {
             };
             let reply = match now {
                 Some(reply) => reply,
-                None => run_resolved(s, cmd, queued.view()).await,
+                // Boxed: EXEC's own future stays small for the common case above.
+                None => Box::pin(run_resolved(s, cmd, queued.view())).await,
             };
             replies.push(reply);
         }

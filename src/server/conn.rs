@@ -11,7 +11,7 @@ use super::clients::{ClientHandle, ClientInfo, Interrupt, ReplyMode};
 use super::dispatch::{self, RemoteBatch, Route};
 use super::{Session, pubsub};
 use crate::command::{CmdError, Command, Flags};
-use crate::protocol::{Args, Limits, Parsed, RequestParser, encode};
+use crate::protocol::{Args, Limits, Parsed, Reply, RequestParser, encode};
 use crate::shard::Node;
 
 /// Size of a fresh read buffer.
@@ -162,7 +162,7 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                                         let limit = node.config().client_query_buffer_limit();
                                         execute_watching(session, resolved, args, &mut out, stream, &mut early, limit)
                                             .await;
-                                    } else {
+                                    } else if !execute_now(session, &resolved, args, &mut out) {
                                         execute(session, resolved, args, &mut out).await;
                                     }
                                     pubsub::splice_pending(&handle, &mut out, mark);
@@ -285,17 +285,49 @@ async fn execute_watching(
 
 /// Runs one request and appends its reply, honouring CLIENT REPLY.
 async fn execute(session: &mut Session, resolved: Result<&Command, CmdError>, args: Args<'_>, out: &mut Vec<u8>) {
-    let mut before = session.reply_mode();
+    let before = reply_mode_before(session);
+    let reply = dispatch::dispatch(session, resolved, args).await;
+    reply_after(session, before, &reply, out);
+}
+
+/// As [`execute`] when the request needs no waiting (see [`dispatch::dispatch_now`]); false
+/// (and nothing done) otherwise. The common case, without building `execute`'s future:
+/// a command's future is large, and moving it costs more than running GET.
+fn execute_now(
+    session: &mut Session,
+    resolved: &Result<&Command, CmdError>,
+    args: Args<'_>,
+    out: &mut Vec<u8>,
+) -> bool {
+    let mode = session.reply_mode();
+    let before = reply_mode_before(session);
+    match dispatch::dispatch_now(session, resolved, args) {
+        Some(reply) => {
+            reply_after(session, before, &reply, out);
+            true
+        }
+        None => {
+            // Not run: `execute` decides the reply mode again.
+            session.set_reply_mode(mode);
+            false
+        }
+    }
+}
+
+/// The CLIENT REPLY mode a command starts in (a SKIP from the previous command applies
+/// to this one).
+fn reply_mode_before(session: &Session) -> ReplyMode {
+    let before = session.reply_mode();
     if before == ReplyMode::Skip {
         // CLIENT REPLY SKIP was the previous command: this command's reply is skipped.
         session.set_reply_mode(ReplyMode::SkipThis);
-        before = ReplyMode::SkipThis;
+        return ReplyMode::SkipThis;
     }
-    let reply = match dispatch::dispatch_now(session, &resolved, args) {
-        Some(reply) => reply,
-        // Boxed so that this function's own future stays small (see `dispatch_now`).
-        None => Box::pin(dispatch::dispatch(session, resolved, args)).await,
-    };
+    before
+}
+
+/// After a command: counts it and appends its reply unless CLIENT REPLY says otherwise.
+fn reply_after(session: &Session, before: ReplyMode, reply: &Reply, out: &mut Vec<u8>) {
     {
         let mut state = session.node.state.borrow_mut();
         state.commands_processed += 1;
@@ -315,6 +347,6 @@ async fn execute(session: &mut Session, resolved: Result<&Command, CmdError>, ar
         }
     };
     if send {
-        encode(&reply, session.resp3(), out);
+        encode(reply, session.resp3(), out);
     }
 }
