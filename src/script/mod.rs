@@ -64,6 +64,10 @@ use std::time::Duration;
 /// (beyond, the `KEYS` and `ARGV` tables are built one element at a time).
 const RUNNER_INPUTS_MAX: usize = 64;
 
+/// The Lua collector's pause: a new cycle starts when the heap reaches this percentage of
+/// its live size after the last one.
+const GC_PAUSE: i32 = 400;
+
 /// How many Lua instructions run between two checks of the busy hook (Redis's 100000).
 pub const HOOK_INSTRUCTIONS: u32 = 100_000;
 
@@ -727,6 +731,10 @@ pub(crate) fn note_location(lua: &Lua, shared: &Shared) -> Option<String> {
 /// Builds a sandboxed VM: (lua, runner, the table behind the read-only globals).
 fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
+    // A script run leaves a little garbage (KEYS, ARGV, replies); collecting only once the
+    // heap is 4x its live size (Lua's default: 2x) halves the collector's share of a short
+    // script's CPU, at a cost of a few hundred KB per VM.
+    lua.gc_set_mode(mlua::state::GcMode::Incremental(mlua::state::GcIncParams::default().pause(GC_PAUSE)));
     lua.set_app_data(shared.clone());
     let p = lua.create_table()?;
     p.raw_set("pending", pending_marker())?;
