@@ -348,6 +348,34 @@ fn keys_argv_and_log() {
 }
 
 #[test]
+fn runs_in_a_row_share_nothing_but_the_cache() {
+    // The runner's and the script's Lua threads are reused from run to run, and KEYS and
+    // ARGV are built by the runner up to RUNNER_INPUTS_MAX values: runs that fail, wait,
+    // change KEYS or pass many arguments must leave nothing behind for the next.
+    let engine = Engine::new();
+    let host = Rc::new(Mock::default());
+    let run = |s: &str, keys: &[&str], argv: &[&str]| r2(&run_with(&engine, &host, s, keys, argv));
+    let many: Vec<String> = (0..RUNNER_INPUTS_MAX * 3).map(|i| i.to_string()).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (many_keys, many_argv) = many.split_at(RUNNER_INPUTS_MAX);
+    let last = many[many.len() - 1];
+    let shape = "return {#KEYS, #ARGV, KEYS[1] or 'none', ARGV[#ARGV] or 'none'}";
+    for round in 1..=3 {
+        assert_eq!(run(shape, &["k"], &["a", "b"]), "*4\r\n:1\r\n:2\r\n$1\r\nk\r\n$1\r\nb\r\n");
+        assert!(run("error('boom')", &[], &[]).starts_with("-ERR user_script:1: boom"));
+        let changes = "KEYS[5] = 'x' ARGV.extra = 1 return redis.call('remote', 'incr', 'n')";
+        assert_eq!(run(changes, &["k"], &[]), format!(":{round}\r\n"));
+        assert_eq!(run(shape, &[], &[]), "*4\r\n:0\r\n:0\r\n$4\r\nnone\r\n$4\r\nnone\r\n");
+        assert_eq!(run("return ARGV.extra", &[], &[]), "$-1\r\n");
+        let expected =
+            format!("*4\r\n:{}\r\n:{}\r\n$1\r\n0\r\n${}\r\n{last}\r\n", many_keys.len(), many_argv.len(), last.len());
+        assert_eq!(run(shape, many_keys, many_argv), expected);
+        assert!(run("coroutine.yield(1)", &[], &[]).contains("attempt to yield across metamethod/C-call boundary"));
+        assert!(run("local t = setmetatable({}, {__index = function() return redis.call('remote', 'get', 'n') end}) return t.x", &[], &[]).starts_with("-"));
+    }
+}
+
+#[test]
 fn math_random_is_redis_lrand48() {
     let engine = Engine::new();
     let host = Rc::new(Mock::default());
