@@ -15,15 +15,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::scripting::{Host, engine, holds_everything};
+use super::scripting::{Host, ScriptInputs, engine};
 use crate::command::{CmdError, CmdResult, CommandImpl, Flags, Handler, LocalFuture};
 use crate::config::glob::glob_match;
 use crate::protocol::{Args, OwnedArgs, Reply};
 use crate::script::function::{Library, RestorePolicy, flag_names};
 use crate::script::{HostReply, LogLevel, ScriptHost};
 use crate::server::Session;
-use crate::server::session::Held;
-use crate::shard::slot::key_shard;
 use crate::util::join_all;
 use crate::util::num::parse_canonical_i64;
 
@@ -80,31 +78,15 @@ async fn fcall_generic(s: &mut Session, args: Args<'_>, read_only: bool) -> CmdR
         return Err(CmdError::from_static("ERR Function not found"));
     };
     let numkeys = parse_canonical_i64(args.get(2)).ok_or(CmdError::from_static("ERR Bad number of keys provided"))?;
-    if numkeys > (args.len() - 3) as i64 {
-        return Err(CmdError::from_static("ERR Number of keys can't be greater than number of args"));
-    }
-    if numkeys < 0 {
-        return Err(CmdError::from_static("ERR Number of keys can't be negative"));
-    }
+    let inputs = ScriptInputs::new(args, numkeys)?;
     if read_only && !callable.flags.no_writes {
         return Err(CmdError::from_static("ERR Can not execute a script with write flag using *_ro command."));
     }
-    let numkeys = numkeys as usize;
-    let keys: Vec<&[u8]> = (3..3 + numkeys).map(|i| args.get(i)).collect();
-    let argv: Vec<&[u8]> = (3 + numkeys..args.len()).map(|i| args.get(i)).collect();
     // The turn first, then the shards: a function waiting for its turn holds nothing.
     let turn = engine.function_turn(&callable).await;
     let id = format!("function:{}", callable.name);
     let node = s.node.clone();
-    let shards: Vec<usize> = if holds_everything(&id) {
-        (0..node.shards).collect()
-    } else {
-        keys.iter().map(|k| key_shard(k, node.shards)).collect()
-    };
-    let tx = match s.hold_for_script(shards).await? {
-        Held::Own(tx) => Rc::new(tx),
-        Held::Exec(tx) => tx,
-    };
+    let tx = inputs.hold(s, &id).await?;
     super::scripting::start_run(s, &engine);
     let host = Host::new(s, tx, read_only || callable.flags.no_writes, Rc::from(id));
     let host = FunctionHost { host, node: node.clone() };
@@ -117,7 +99,7 @@ async fn fcall_generic(s: &mut Session, args: Args<'_>, read_only: bool) -> CmdR
         })
     });
     let _running = RunningGuard;
-    Ok(engine.run_function(&callable, &turn, &keys, &argv, Rc::new(host)).await)
+    Ok(engine.run_function(&callable, &turn, inputs.keys(), inputs.argv(), Rc::new(host)).await)
 }
 
 /// The script host of a function: EVAL's, noting whether the function wrote.

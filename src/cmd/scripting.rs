@@ -114,33 +114,59 @@ fn evalsha_ro<'a>(s: &'a mut Session, args: Args<'a>) -> LocalFuture<'a, CmdResu
 
 async fn eval_generic(s: &mut Session, args: Args<'_>, by_sha: bool, read_only: bool) -> CmdResult {
     let numkeys = parse_canonical_i64(args.get(2)).ok_or(NOT_INTEGER)?;
-    if numkeys > (args.len() - 3) as i64 {
-        return Err(CmdError::from_static("ERR Number of keys can't be greater than number of args"));
-    }
-    if numkeys < 0 {
-        return Err(CmdError::from_static("ERR Number of keys can't be negative"));
-    }
-    let numkeys = numkeys as usize;
-    let keys: Vec<&[u8]> = (3..3 + numkeys).map(|i| args.get(i)).collect();
-    let argv: Vec<&[u8]> = (3 + numkeys..args.len()).map(|i| args.get(i)).collect();
+    let inputs = ScriptInputs::new(args, numkeys)?;
     let engine = engine();
     let prepared = match prepare(s, &engine, args.get(1), by_sha).await? {
         Ok(prepared) => prepared,
         Err(reply) => return Ok(reply),
     };
-    let node = s.node.clone();
     // The turn first, then the shards: a script waiting for its turn holds nothing.
     let turn = engine.script_turn(&prepared).await;
-    let everywhere = UNDECLARED.with(|u| u.borrow().contains(&*prepared.sha));
-    let shards: Vec<usize> =
-        if everywhere { (0..node.shards).collect() } else { keys.iter().map(|k| key_shard(k, node.shards)).collect() };
-    let tx = match s.hold_for_script(shards).await? {
-        Held::Own(tx) => Rc::new(tx),
-        Held::Exec(tx) => tx,
-    };
+    let tx = inputs.hold(s, &prepared.sha).await?;
     start_run(s, &engine);
     let host = Host::new(s, tx, read_only || prepared.flags.no_writes, prepared.sha.clone());
-    Ok(engine.run_in_turn(&prepared, &turn, &keys, &argv, Rc::new(host)).await)
+    Ok(engine.run_in_turn(&prepared, &turn, inputs.keys(), inputs.argv(), Rc::new(host)).await)
+}
+
+/// The keys and arguments of EVAL or FCALL (`script numkeys key... arg...`).
+pub(crate) struct ScriptInputs<'a> {
+    /// The keys, then the arguments.
+    values: Vec<&'a [u8]>,
+    numkeys: usize,
+}
+
+impl<'a> ScriptInputs<'a> {
+    /// Splits `args` after `numkeys` (already parsed from argument 2) keys, with Redis's errors.
+    pub(crate) fn new(args: Args<'a>, numkeys: i64) -> Result<ScriptInputs<'a>, CmdError> {
+        if numkeys > (args.len() - 3) as i64 {
+            return Err(CmdError::from_static("ERR Number of keys can't be greater than number of args"));
+        }
+        if numkeys < 0 {
+            return Err(CmdError::from_static("ERR Number of keys can't be negative"));
+        }
+        Ok(ScriptInputs { values: args.iter_from(3).collect(), numkeys: numkeys as usize })
+    }
+
+    pub(crate) fn keys(&self) -> &[&'a [u8]] {
+        &self.values[..self.numkeys]
+    }
+
+    pub(crate) fn argv(&self) -> &[&'a [u8]] {
+        &self.values[self.numkeys..]
+    }
+
+    /// Holds the shards of the keys (every shard for a script or function `id` seen
+    /// touching keys it did not declare), or uses EXEC's transaction inside EXEC.
+    pub(crate) async fn hold(&self, s: &Session, id: &str) -> Result<Rc<Tx>, CmdError> {
+        let shards = s.node.shards;
+        let everywhere = holds_everything(id);
+        let all = (0..shards).filter(|_| everywhere);
+        let declared = self.keys().iter().filter(|_| !everywhere).map(|k| key_shard(k, shards));
+        Ok(match s.hold_for_script(all.chain(declared)).await? {
+            Held::Own(tx) => Rc::new(tx),
+            Held::Exec(tx) => tx,
+        })
+    }
 }
 
 /// Before a script or function runs on this thread: clears its "wrote" flag and, once per

@@ -215,6 +215,12 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                 buf = vec![0u8; READ_CHUNK];
             }
         }
+        if !out.is_empty() {
+            // Let the other connections with input run first, then write: replies then go
+            // out in a burst, as Redis writes them before it sleeps, and a client reading
+            // many connections is woken once per burst instead of once per connection.
+            futures_lite::future::yield_now().await;
+        }
         flush(&node, stream, &mut out).await?;
         let mut info = handle.info.borrow_mut();
         info.qbuf = end - start;

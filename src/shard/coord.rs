@@ -150,7 +150,10 @@ impl Gate {
 pub struct Tx {
     node: Rc<Node>,
     id: TxId,
+    /// The shards to hold, ascending; the first `granted` of them are held (all of them
+    /// once [`Tx::begin`] is done).
     held: RefCell<Vec<usize>>,
+    granted: Cell<usize>,
     writers: TxWriters,
 }
 
@@ -176,14 +179,22 @@ impl Tx {
         let mut wanted: Vec<usize> = shards.into_iter().collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let tx = Tx { node: node.clone(), id, held: RefCell::new(Vec::new()), writers: TxWriters::default() };
-        for shard in wanted {
+        let count = wanted.len();
+        let tx = Tx {
+            node: node.clone(),
+            id,
+            held: RefCell::new(wanted),
+            granted: Cell::new(0),
+            writers: TxWriters::default(),
+        };
+        for i in 0..count {
+            let shard = tx.held.borrow()[i];
             // This thread's own shard, when free, is taken on the spot: the same grant the
             // request below would get, without its round through a result slot.
             if shard != node.id || !node.gate.try_take_for(tx.id, &tx.writers) {
                 node.request(shard, Some(tx.id), Work::Acquire(tx.writers.clone())).await?;
             }
-            tx.held.borrow_mut().push(shard);
+            tx.granted.set(i + 1);
         }
         Ok(tx)
     }
@@ -195,7 +206,7 @@ impl Tx {
 
     /// The shards held, ascending.
     pub fn shards(&self) -> Vec<usize> {
-        self.held.borrow().clone()
+        self.held.borrow()[..self.granted.get()].to_vec()
     }
 
     /// Runs `f` on a held shard.
@@ -209,7 +220,7 @@ impl Tx {
 
     /// Whether `shard` is held.
     pub fn holds(&self, shard: usize) -> bool {
-        self.held.borrow().contains(&shard)
+        self.held.borrow()[..self.granted.get()].contains(&shard)
     }
 
     /// Adds `shard` to the held shards. Waiting for it is deadlock-free only when it is
@@ -219,7 +230,7 @@ impl Tx {
         if self.holds(shard) {
             return Ok(true);
         }
-        let above_all = self.held.borrow().iter().all(|&h| h < shard);
+        let above_all = self.held.borrow()[..self.granted.get()].iter().all(|&h| h < shard);
         let granted = if above_all {
             self.node.request(shard, Some(self.id), Work::Acquire(self.writers.clone())).await?;
             true
@@ -228,7 +239,10 @@ impl Tx {
             reply.downcast::<bool>().map(|b| *b).unwrap_or(false)
         };
         if granted {
-            self.held.borrow_mut().push(shard);
+            let mut held = self.held.borrow_mut();
+            held.truncate(self.granted.get());
+            held.push(shard);
+            self.granted.set(held.len());
         }
         Ok(granted)
     }
@@ -244,7 +258,8 @@ impl Drop for Tx {
     /// has every one of them append its part of the group record, and releases none until
     /// all parts are written (see [`crate::persist::journal`]); the shards stay held meanwhile.
     fn drop(&mut self) {
-        let held: Vec<usize> = self.held.borrow_mut().drain(..).collect();
+        let mut held: Vec<usize> = std::mem::take(&mut *self.held.borrow_mut());
+        held.truncate(self.granted.get());
         let writers = self.writers.load(Ordering::Acquire);
         if writers == 0 {
             for shard in held {

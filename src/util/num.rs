@@ -130,22 +130,40 @@ pub fn hex_float_magnitude(s: &[u8]) -> Option<f64> {
 
 /// Appends the decimal text of `n`.
 pub fn push_i64(out: &mut Vec<u8>, n: i64) {
-    let mut buf = [0u8; 20];
-    let mut pos = buf.len();
-    let negative = n < 0;
-    let mut v = n.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
+    out.extend_from_slice(I64Text::new(n).as_bytes());
+}
+
+/// The decimal text of an `i64`, on the stack.
+pub struct I64Text {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl I64Text {
+    /// The text of `n`.
+    pub fn new(n: i64) -> I64Text {
+        let mut buf = [0u8; 20];
+        let mut pos = buf.len();
+        let mut v = n.unsigned_abs();
+        loop {
+            pos -= 1;
+            buf[pos] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
         }
+        if n < 0 {
+            pos -= 1;
+            buf[pos] = b'-';
+        }
+        I64Text { buf, start: pos }
     }
-    if negative {
-        out.push(b'-');
+
+    /// The text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
     }
-    out.extend_from_slice(&buf[pos..]);
 }
 
 /// The length of the decimal text of `n`.
