@@ -174,6 +174,7 @@ impl<'a> ScriptInputs<'a> {
 /// NOSAVE must work even while a script loops).
 pub(crate) fn start_run(s: &Session, engine: &Engine) {
     WROTE.with(|w| w.store(false, Ordering::Release));
+    s.node.shared.scripts_running[s.node.id].store(true, Ordering::Release);
     if !WATCHES_SHUTDOWN.with(|w| w.replace(true)) {
         let shared = s.node.shared.clone();
         let busy = engine.busy();
@@ -274,9 +275,13 @@ impl Host {
 }
 
 impl Drop for HostInner {
-    /// Keeps the session for the next run (the script's commands left nothing in it but
-    /// its database and protocol, which the next run sets again).
+    /// Marks the thread's script as ended, and keeps the session for the next run (the
+    /// script's commands left nothing in it but its database and protocol, which the next
+    /// run sets again).
     fn drop(&mut self) {
+        // The script has ended: from now on its shards are only waiting for their release
+        // (sent when the transaction drops, after this).
+        self.node.shared.scripts_running[self.node.id].store(false, Ordering::Release);
         if let Some(mut session) = self.session.borrow_mut().take()
             && session.multi.is_none()
             && session.watch.keys.is_empty()

@@ -17,6 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use glommio::channels::channel_mesh::Senders;
@@ -356,7 +357,13 @@ impl Node {
     /// Whether the shard is held by a script running past `busy-reply-threshold`.
     fn held_by_busy_script(&self) -> bool {
         let threshold = self.state.borrow().config.busy_reply_threshold();
-        self.gate.held_by_script_for(crate::util::now_ms()).is_some_and(|ms| ms >= threshold as i64)
+        let Some(held_ms) = self.gate.held_by_script_for(crate::util::now_ms()) else {
+            return false;
+        };
+        // A script that has ended but whose release has not arrived yet is not busy.
+        let origin = self.gate.holder().map_or(0, |tx| (tx >> 48) as usize);
+        held_ms >= threshold as i64
+            && self.shared.scripts_running.get(origin).is_some_and(|running| running.load(Ordering::Acquire))
     }
 
     /// Answers every request waiting for this shard with `-BUSY` if a script has held it
