@@ -174,7 +174,6 @@ impl<'a> ScriptInputs<'a> {
 /// NOSAVE must work even while a script loops).
 pub(crate) fn start_run(s: &Session, engine: &Engine) {
     WROTE.with(|w| w.store(false, Ordering::Release));
-    s.node.shared.scripts_running[s.node.id].store(true, Ordering::Release);
     if !WATCHES_SHUTDOWN.with(|w| w.replace(true)) {
         let shared = s.node.shared.clone();
         let busy = engine.busy();
@@ -269,6 +268,8 @@ impl Host {
         };
         let mut session = session;
         session.tx = Some(tx.clone());
+        // A script runs from now until this host drops (see `Drop for HostInner`).
+        parent.node.shared.scripts_running[parent.node.id].fetch_add(1, Ordering::AcqRel);
         let node = parent.node.clone();
         Host { inner: Rc::new(HostInner { session: RefCell::new(Some(session)), node, tx, read_only, sha }) }
     }
@@ -281,7 +282,7 @@ impl Drop for HostInner {
     fn drop(&mut self) {
         // The script has ended: from now on its shards are only waiting for their release
         // (sent when the transaction drops, after this).
-        self.node.shared.scripts_running[self.node.id].store(false, Ordering::Release);
+        self.node.shared.scripts_running[self.node.id].fetch_sub(1, Ordering::AcqRel);
         if let Some(mut session) = self.session.borrow_mut().take()
             && session.multi.is_none()
             && session.watch.keys.is_empty()

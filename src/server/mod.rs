@@ -61,10 +61,10 @@ pub struct Shared {
     pub port: u16,
     /// The executable's path.
     pub executable: String,
-    /// Per thread: whether a script or function it runs has not ended yet. A shard still
-    /// held by a script that ended (its release on the way) makes requests wait instead
-    /// of answering `-BUSY`.
-    pub scripts_running: Box<[AtomicBool]>,
+    /// Per thread: how many scripts and functions it runs have not ended yet (an EVAL and
+    /// an FCALL can both be under way). A shard still held by a script that ended (its
+    /// release on the way) makes requests wait instead of answering `-BUSY`.
+    pub scripts_running: Box<[AtomicUsize]>,
 }
 
 impl Shared {
@@ -149,7 +149,7 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
         config_file,
         port,
         executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-        scripts_running: (0..shards).map(|_| AtomicBool::new(false)).collect(),
+        scripts_running: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
     });
     check_ports_free(&bind, port)?;
     let requests: MeshBuilder<Request, _> = MeshBuilder::full(shards, CHANNEL_CAPACITY);

@@ -363,7 +363,7 @@ impl Node {
         // A script that has ended but whose release has not arrived yet is not busy.
         let origin = self.gate.holder().map_or(0, |tx| (tx >> 48) as usize);
         held_ms >= threshold as i64
-            && self.shared.scripts_running.get(origin).is_some_and(|running| running.load(Ordering::Acquire))
+            && self.shared.scripts_running.get(origin).is_some_and(|running| running.load(Ordering::Acquire) > 0)
     }
 
     /// Answers every request waiting for this shard with `-BUSY` if a script has held it
