@@ -4,7 +4,9 @@
 //! the thread of the connection that sent it, as a transaction of the one coordination
 //! mechanism: before it starts, it holds the shards of its declared KEYS (only those: a
 //! script whose keys sit on one shard pauses that shard alone); every `redis.call` then
-//! runs on its key's shard inside that transaction, so the script is atomic.
+//! runs on its key's shard inside that transaction, so the script is atomic. A call for a
+//! held shard of this thread runs at once ([`run_now`]: no future, the script is not
+//! suspended); a call for another shard suspends the script until its reply arrives.
 //!
 //! **Keys a script did not declare.** Many libraries read or write keys they did not pass
 //! in KEYS. A call whose key is on a shard the script does not hold adds that shard to the

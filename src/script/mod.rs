@@ -904,7 +904,7 @@ fn command_args(lua: &Lua, args: MultiValue, argv: &mut OwnedArgs) -> mlua::Resu
         match v {
             Value::String(s) => argv.push(&s.as_bytes()),
             Value::Number(n) => argv.push(convert::number_arg(n).as_bytes()),
-            Value::Integer(n) => argv.push(crate::util::num::I64Text::new(n).as_bytes()),
+            Value::Integer(n) => argv.push(crate::util::num::int_text(n, &mut Default::default())),
             _ => {
                 return Ok(Some(convert::error_table(
                     lua,

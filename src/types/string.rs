@@ -54,7 +54,7 @@ impl StrValue {
     /// The bytes of the value (integers rendered in decimal).
     pub fn to_bytes(&self) -> bytes::Bytes {
         match self {
-            StrValue::Int(n) => bytes::Bytes::copy_from_slice(num::I64Text::new(*n).as_bytes()),
+            StrValue::Int(n) => bytes::Bytes::copy_from_slice(num::int_text(*n, &mut num::IntBuf::default())),
             StrValue::Embedded(b) => bytes::Bytes::copy_from_slice(b),
             StrValue::Raw(v) => bytes::Bytes::copy_from_slice(v),
         }
@@ -63,7 +63,7 @@ impl StrValue {
     /// Calls `f` with the bytes of the value, without allocating for byte values.
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            StrValue::Int(n) => f(num::I64Text::new(*n).as_bytes()),
+            StrValue::Int(n) => f(num::int_text(*n, &mut num::IntBuf::default())),
             StrValue::Embedded(b) => f(b),
             StrValue::Raw(v) => f(v),
         }

@@ -130,40 +130,29 @@ pub fn hex_float_magnitude(s: &[u8]) -> Option<f64> {
 
 /// Appends the decimal text of `n`.
 pub fn push_i64(out: &mut Vec<u8>, n: i64) {
-    out.extend_from_slice(I64Text::new(n).as_bytes());
+    out.extend_from_slice(int_text(n, &mut IntBuf::default()));
 }
 
-/// The decimal text of an `i64`, on the stack.
-pub struct I64Text {
-    buf: [u8; 20],
-    start: usize,
-}
+/// Room for an integer's decimal text.
+pub type IntBuf = [u8; 20];
 
-impl I64Text {
-    /// The text of `n`.
-    pub fn new(n: i64) -> I64Text {
-        let mut buf = [0u8; 20];
-        let mut pos = buf.len();
-        let mut v = n.unsigned_abs();
-        loop {
-            pos -= 1;
-            buf[pos] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
+/// The decimal text of `n`, written into `buf` (no allocation).
+pub fn int_text(n: i64, buf: &mut IntBuf) -> &[u8] {
+    let mut v = n.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
         }
-        if n < 0 {
-            pos -= 1;
-            buf[pos] = b'-';
-        }
-        I64Text { buf, start: pos }
     }
-
-    /// The text.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[self.start..]
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
     }
+    &buf[i..]
 }
 
 /// The length of the decimal text of `n`.

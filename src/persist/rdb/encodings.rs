@@ -13,27 +13,7 @@ pub enum Elem<'a> {
     Int(i64),
 }
 
-/// Room for an integer's decimal text.
-pub type IntBuf = [u8; 20];
-
-/// The decimal text of `n` in `buf`.
-pub fn int_text(n: i64, buf: &mut IntBuf) -> &[u8] {
-    let mut v = n.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
-}
+pub use crate::util::num::{IntBuf, int_text};
 
 impl<'a> Elem<'a> {
     /// The element's bytes (an integer as decimal text, written into `buf`).
