@@ -1,7 +1,8 @@
 //! EVAL / EVALSHA / EVAL_RO / EVALSHA_RO / SCRIPT LOAD, EXISTS, FLUSH against a 4-shard
 //! server: errors as Redis 7.0.15 words them, scripts whose keys span shards (atomic for
 //! concurrent readers), keys a script did not declare, scripts cached on one thread and
-//! run from another, the bounded EVAL cache, scripts inside MULTI, and blocked clients.
+//! run from another, the bounded EVAL cache, scripts inside MULTI, blocked clients, and
+//! runs that start from their client's state (the script session is reused).
 
 mod common;
 
@@ -195,4 +196,31 @@ fn scripts_inside_multi_and_blocked_clients() {
         "redis.call('rpush', KEYS[1], 'gone') redis.call('lpop', KEYS[1]) return redis.call('rpush', KEYS[1], 'kept')";
     assert_eq!(cmdv(&mut r, &["EVAL", script, "1", "sw"]), ":1\r\n");
     assert_eq!(String::from_utf8_lossy(&waiter.read_reply()), format!("*2\r\n{}{}", bulk("sw"), bulk("kept")));
+}
+
+#[test]
+fn every_script_run_starts_from_its_clients_state() {
+    // One thread, so every run reuses the same script session.
+    let srv = Server::start(&["--threads", "1"]);
+    let (mut a, mut b) = (raw(&srv), raw(&srv));
+    assert_eq!(cmd(&mut b, "SELECT 3"), OK);
+    // SELECT inside a script lasts for that run only.
+    let in5 = "redis.call('select', 5) return redis.call('set', KEYS[1], 'in5')";
+    assert_eq!(cmdv(&mut a, &["EVAL", in5, "1", "k"]), OK);
+    assert_eq!(cmdv(&mut a, &["EVAL", "return redis.call('set', KEYS[1], 'in0')", "1", "k"]), OK);
+    assert_eq!(cmdv(&mut b, &["EVAL", "return redis.call('set', KEYS[1], 'in3')", "1", "k"]), OK);
+    assert_eq!(cmd(&mut a, "GET k"), bulk("in0"));
+    assert_eq!(cmd(&mut b, "GET k"), bulk("in3"));
+    assert_eq!(cmd(&mut a, "SELECT 5"), OK);
+    assert_eq!(cmd(&mut a, "GET k"), bulk("in5"));
+    // A protocol chosen with redis.setresp lasts for that run only.
+    assert_eq!(cmd(&mut a, "HSET h f v"), ":1\r\n");
+    let map = "redis.setresp(3) local m = redis.call('hgetall', KEYS[1]) return m['map']['f']";
+    assert_eq!(cmdv(&mut a, &["EVAL", map, "1", "h"]), bulk("v"));
+    let flat = "return redis.call('hgetall', KEYS[1])";
+    assert_eq!(cmdv(&mut a, &["EVAL", flat, "1", "h"]), "*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    // A script that fails leaves nothing behind for the next one.
+    let fails = "redis.call('select', 7) error('boom')";
+    assert!(cmdv(&mut a, &["EVAL", fails, "0"]).starts_with("-ERR user_script:1: boom"));
+    assert_eq!(cmdv(&mut a, &["EVAL", "return redis.call('get', KEYS[1])", "1", "k"]), bulk("in5"));
 }
