@@ -595,7 +595,7 @@ impl Vm {
             let resumed = match result {
                 Ok(values) => values,
                 // Killed while it waited: raised where the script called.
-                Err(_) => (Value::Boolean(true), Value::String(self.lua.create_string(KILLED_ERROR)?)),
+                Err(_) => (Value::Boolean(true), Value::String(self.lua.create_string(KILLED_ERROR)?), false),
             };
             out = runner.resume(resumed)?;
         }
@@ -930,12 +930,12 @@ fn make_call(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
             if raise {
                 note_location(lua, &shared);
             }
-            return Ok((Value::Boolean(raise), Value::Table(table)));
+            return Ok((Value::Boolean(raise), Value::Table(table), false));
         }
         let ctx = shared.run.borrow().as_ref().map(|r| (r.host.clone(), r.resp));
         let Some((host, resp)) = ctx else {
             let table = convert::error_table(lua, b"redis.call called outside a script")?;
-            return Ok((Value::Boolean(raise), Value::Table(table)));
+            return Ok((Value::Boolean(raise), Value::Table(table), false));
         };
         let answer = host.call(&argv, resp);
         shared.call_args.replace(argv);
@@ -946,14 +946,16 @@ fn make_call(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
             HostReply::Later(reply) => {
                 let location = if raise { user_frame(lua).map(|(source, _, line)| (source, line)) } else { None };
                 *shared.waiting.borrow_mut() = Some(Waiting { reply, raise, location });
-                Ok((pending_marker(), Value::Nil))
+                Ok((pending_marker(), Value::Nil, false))
             }
         }
     })
 }
 
-/// A command's reply as redis.call's `(raise_now, value)`; `location` tells where the call
-/// was made, asked only if an error will be raised. Err if the script was killed meanwhile.
+/// A command's reply as redis.call's `(raise_now, value, status)`: a status reply comes as
+/// its text with `status` set, and the sandbox makes the `{ok = text}` table (cheaper in
+/// Lua than through the API). `location` tells where the call was made, asked only if an
+/// error will be raised. Err if the script was killed meanwhile.
 fn finish_call(
     lua: &Lua,
     shared: &Shared,
@@ -961,7 +963,7 @@ fn finish_call(
     resp: u8,
     raise: bool,
     location: impl FnOnce() -> Option<(String, usize)>,
-) -> mlua::Result<(Value, Value)> {
+) -> mlua::Result<(Value, Value, bool)> {
     // Killed while it waited for the reply (FUNCTION KILL from another thread).
     if shared.busy.is_killed() {
         if !shared.kill_raised.get() {
@@ -970,15 +972,19 @@ fn finish_call(
         shared.kill_raised.set(true);
         return Err(mlua::Error::runtime(KILLED_ERROR));
     }
+    let (value, status) = match reply {
+        Reply::Ok => (Value::String(lua.create_string("OK")?), true),
+        Reply::Simple(text) => (Value::String(lua.create_string(text)?), true),
+        _ => (convert::reply_to_lua(lua, reply, resp)?, false),
+    };
     let failed = reply.is_error();
-    let value = convert::reply_to_lua(lua, reply, resp)?;
     if raise
         && failed
         && let Some(location) = location()
     {
         *shared.location.borrow_mut() = Some(location);
     }
-    Ok((Value::Boolean(raise && failed), value))
+    Ok((Value::Boolean(raise && failed), value, status))
 }
 
 /// Clears the per-run state when a run ends (or its future is dropped).

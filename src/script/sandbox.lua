@@ -150,18 +150,21 @@ end
 local raw_call = P.call
 local function err_table(text) return { err = P.error_text(text) } end
 local redis = {}
--- raw_call answers PENDING when the reply must be waited for: yielding it suspends the
--- script until the runner's driver resumes it with the reply.
+-- raw_call answers (raise, value, status), or PENDING when the reply must be waited for:
+-- yielding it suspends the script until the runner's driver resumes it with the reply. A
+-- status reply comes as its text with status set.
 redis.call = function(...)
-  local raise, v = raw_call(true, ...)
-  if raise == PENDING then raise, v = co_yield(PENDING) end
+  local raise, v, status = raw_call(true, ...)
+  if raise == PENDING then raise, v, status = co_yield(PENDING) end
+  if status then return { ok = v } end
   if raise then error(v, 0) end
   return v
 end
 redis.pcall = function(...)
-  local raise, v = raw_call(false, ...)
+  local raise, v, status = raw_call(false, ...)
   -- Resumed with raise set only when the script was killed meanwhile.
-  if raise == PENDING then raise, v = co_yield(PENDING) if raise then error(v, 0) end end
+  if raise == PENDING then raise, v, status = co_yield(PENDING) if raise then error(v, 0) end end
+  if status then return { ok = v } end
   return v
 end
 redis.error_reply = function(...)
