@@ -302,7 +302,9 @@ impl HostInner {
         let shards = self.node.shards;
         let mut needed: Vec<usize> = match cmd.handler {
             Some(Handler::Keyed { .. }) => {
-                cmd.key_positions(args).positions.iter().map(|&p| key_shard(args.get(p), shards)).collect()
+                let mut needed = Vec::new();
+                cmd.for_each_key(args, |pos| needed.push(key_shard(args.get(pos), shards)));
+                needed
             }
             Some(Handler::Async(_)) => (0..shards).collect(),
             Some(Handler::Local(_)) | None => Vec::new(),

@@ -109,8 +109,7 @@ fn exec<'a>(s: &'a mut Session, _args: Args<'a>) -> LocalFuture<'a, CmdResult> {
             let Ok(cmd) = cmd else { continue };
             match cmd.handler {
                 Some(Handler::Keyed { .. }) => {
-                    let keys = cmd.key_positions(args);
-                    shards.extend(keys.positions.iter().map(|&pos| key_shard(args.get(pos), node.shards)));
+                    cmd.for_each_key(args, |pos| shards.push(key_shard(args.get(pos), node.shards)))
                 }
                 Some(Handler::Local(_)) | None => {}
                 Some(Handler::Async(_)) => shards.extend(0..node.shards),

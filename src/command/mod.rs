@@ -172,6 +172,15 @@ impl Command {
     pub fn key_positions(&self, args: Args<'_>) -> keys::KeyPositions {
         keys::find(self.spec, args)
     }
+
+    /// Calls `f` with the argument index of each key; without allocating for a command
+    /// whose one key is at a fixed position.
+    pub fn for_each_key(&self, args: Args<'_>, mut f: impl FnMut(usize)) {
+        match self.single_key.filter(|&p| p < args.len()) {
+            Some(pos) => f(pos),
+            None => self.key_positions(args).positions.into_iter().for_each(f),
+        }
+    }
 }
 
 /// Every implemented command, by lower-case name.
