@@ -97,30 +97,15 @@ fn compress_with(table: &mut [u32], input: &[u8], out: &mut Vec<u8>, limit: usiz
             out.push(0);
             lit = 0;
         } else {
-            out.push(input[ip]);
-            lit += 1;
+            push_literal(out, input[ip], &mut ctrl, &mut lit);
             ip += 1;
-            if lit == MAX_LIT {
-                out[ctrl] = (MAX_LIT - 1) as u8;
-                ctrl = out.len();
-                out.push(0);
-                lit = 0;
-            }
         }
         if out.len() > limit {
             return false;
         }
     }
-    while ip < n {
-        out.push(input[ip]);
-        lit += 1;
-        ip += 1;
-        if lit == MAX_LIT {
-            out[ctrl] = (MAX_LIT - 1) as u8;
-            ctrl = out.len();
-            out.push(0);
-            lit = 0;
-        }
+    for &byte in &input[ip..] {
+        push_literal(out, byte, &mut ctrl, &mut lit);
     }
     if lit > 0 {
         out[ctrl] = (lit - 1) as u8;
@@ -128,6 +113,19 @@ fn compress_with(table: &mut [u32], input: &[u8], out: &mut Vec<u8>, limit: usiz
         out.pop();
     }
     out.len() <= limit
+}
+
+/// Appends one literal byte to the run whose control byte is at `ctrl` (holding `lit`
+/// bytes so far); a full run is closed and a new one opened.
+fn push_literal(out: &mut Vec<u8>, byte: u8, ctrl: &mut usize, lit: &mut usize) {
+    out.push(byte);
+    *lit += 1;
+    if *lit == MAX_LIT {
+        out[*ctrl] = (MAX_LIT - 1) as u8;
+        *ctrl = out.len();
+        out.push(0);
+        *lit = 0;
+    }
 }
 
 /// Appends the decompression of `input` to `out`, which must come to exactly `out_len`
