@@ -48,7 +48,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BEGIN, END = "<!-- bench_persist:begin -->", "<!-- bench_persist:end -->"
+sys.dont_write_bytecode = True  # no tools/__pycache__ from importing bench_report
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_report import markers, write_section  # noqa: E402
+
+SECTION = "persist"
+BEGIN, END = markers(SECTION)
 TXBENCH = REPO / "target/txbench/release/txbench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = ("redis", "tallkv", "tallkv2")
@@ -1019,18 +1024,6 @@ def display(p):
         return str(p)
 
 
-def write_section(path, section):
-    block = f"{BEGIN}\n{section}{END}\n"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    b, e = text.find(BEGIN), text.find(END)
-    if b == -1 and e == -1:
-        path.write_text(text.rstrip("\n") + "\n\n" + block)
-        return
-    if b == -1 or e == -1 or e < b or text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise SystemExit(f"{path}: malformed {BEGIN} / {END} markers; fix by hand")
-    path.write_text(text[:b] + block.rstrip("\n") + text[e + len(END):])
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -1152,7 +1145,7 @@ def main():
     section = render(args, results, names, m, commands)
     sys.stdout.write(section)
     if args.write:
-        write_section(Path(args.file), section)
+        write_section(Path(args.file), section, SECTION)
         log(f"updated {args.file}")
     log(f"raw results: {args.json}")
 
