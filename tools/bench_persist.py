@@ -804,6 +804,16 @@ def phase_data(args, servers, results, commands, work, phases):
             log(f"empty start {name}: {e}")
 
 
+def ok_rounds(rows, name, notes):
+    """The rounds of server `name` that went well; a note for those that did not."""
+    ok = [r for r in rows if r["server"] == name and r["status"] == "ok"]
+    bad = [r for r in rows if r["server"] == name and r["status"] != "ok"]
+    if bad:
+        notes.append(f"{LABEL[name]}: n/a in {len(bad)} of {len(bad) + len(ok)} rounds: "
+                     f"{bad[0]['status']}")
+    return ok
+
+
 def render_bgsave(args, results, names):
     rows = results.get("bgsave", [])
     if not rows:
@@ -827,11 +837,7 @@ def render_bgsave(args, results, names):
     notes = []
     summary = []
     for n in names:
-        ok = [r for r in rows if r["server"] == n and r["status"] == "ok"]
-        bad = [r for r in rows if r["server"] == n and r["status"] != "ok"]
-        if bad:
-            notes.append(f"{LABEL[n]}: n/a in {len(bad)} of {len(bad) + len(ok)} rounds: "
-                         f"{bad[0]['status']}")
+        ok = ok_rounds(rows, n, notes)
         if n in ds and ds[n]["status"] != "ok":
             notes.append(f"{LABEL[n]}: no data set: {ds[n]['status']}")
         for phase, label in (("idle", "idle"), ("during", "during BGSAVE")):
@@ -911,11 +917,7 @@ def render_load(args, results, names):
     w.append("|---|---:|---:|---:|---:|---:|---:|")
     notes = []
     for n in names:
-        ok = [r for r in rows if r["server"] == n and r["status"] == "ok"]
-        bad = [r for r in rows if r["server"] == n and r["status"] != "ok"]
-        if bad:
-            notes.append(f"{LABEL[n]}: n/a in {len(bad)} of {len(bad) + len(ok)} rounds: "
-                         f"{bad[0]['status']}")
+        ok = ok_rounds(rows, n, notes)
         xs = []
         if n != "redis":
             for r in ok:
