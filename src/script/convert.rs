@@ -2,7 +2,7 @@
 //! (a command's reply handed to the script) and `luaReplyToRedisReply` (the script's
 //! return value handed to the client).
 
-use crate::protocol::Reply;
+use crate::protocol::{OwnedArgs, Reply};
 use bytes::Bytes;
 use mlua::{Lua, Table, Value};
 
@@ -42,6 +42,16 @@ pub fn error_table(lua: &Lua, buf: &[u8]) -> mlua::Result<Table> {
 /// A Lua number as a command argument: `%.17g`, as Redis formats numbers passed to redis.call.
 pub fn number_arg(n: f64) -> String {
     crate::util::num::format_double(n)
+}
+
+/// Appends a Lua number to redis.call's arguments as [`number_arg`] formats it, with a
+/// shortcut for an integral number below 10^17 (which `%.17g` writes as its digits).
+pub fn push_number_arg(argv: &mut OwnedArgs, n: f64) {
+    if n.fract() == 0.0 && n.abs() < 1e17 && !(n == 0.0 && n.is_sign_negative()) {
+        argv.push(crate::util::num::int_text(n as i64, &mut Default::default()));
+    } else {
+        argv.push(number_arg(n).as_bytes());
+    }
 }
 
 /// A Lua number converted to an integer reply as C's `(long long)` cast does on x86-64:

@@ -40,6 +40,7 @@ pub mod cache;
 pub mod convert;
 pub mod function;
 mod libs;
+mod raw;
 pub mod shebang;
 #[cfg(test)]
 mod tests;
@@ -48,7 +49,7 @@ use crate::protocol::{OwnedArgs, Reply};
 use bytes::Bytes;
 use cache::ScriptCache;
 use mlua::thread::ThreadStatus;
-use mlua::{Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, Value, VmState};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, Value, VmState};
 use shebang::ScriptFlags;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -395,6 +396,8 @@ pub(crate) struct Shared {
     waiting: RefCell<Option<Waiting>>,
     /// The arguments of the running `redis.call` (a buffer reused from call to call).
     call_args: RefCell<OwnedArgs>,
+    /// A reply the `redis.call` primitive left for `P.finish` to convert: (reply, raise, resp).
+    finishing: RefCell<Option<(Reply, bool, u8)>>,
     /// Where the last error raised by a `redis.*` primitive was raised: (source, line).
     location: RefCell<Option<(String, usize)>>,
     kill_raised: Cell<bool>,
@@ -421,7 +424,7 @@ struct Waiting {
 static PENDING_MARK: u8 = 0;
 
 fn pending_marker() -> Value {
-    Value::LightUserData(LightUserData(std::ptr::addr_of!(PENDING_MARK).cast_mut().cast()))
+    raw::marker(&PENDING_MARK)
 }
 struct Compiled {
     sha: Rc<str>,
@@ -472,6 +475,7 @@ impl Vm {
             run: RefCell::new(None),
             waiting: RefCell::new(None),
             call_args: RefCell::new(OwnedArgs::default()),
+            finishing: RefCell::new(None),
             location: RefCell::new(None),
             kill_raised: Cell::new(false),
             busy,
@@ -760,7 +764,35 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
         let sh = shared.clone();
         p.raw_set("is_killed", lua.create_function(move |_, ()| Ok(sh.busy.is_killed()))?)?;
     }
-    p.raw_set("call", make_call(&lua, shared)?)?;
+    p.raw_set("call", raw::call_primitive(&lua, shared)?)?;
+    p.raw_set("slow", raw::marker(&raw::SLOW))?;
+    p.raw_set("finish_mark", raw::marker(&raw::FINISH))?;
+    p.raw_set("bad_call", bad_call(&lua, shared)?)?;
+    {
+        let sh = shared.clone();
+        p.raw_set(
+            "finish",
+            lua.create_function(move |lua, ()| {
+                let Some((reply, raise, resp)) = sh.finishing.borrow_mut().take() else {
+                    return Err(mlua::Error::runtime("ERR no reply to finish"));
+                };
+                finish_call(lua, &sh, &reply, resp, raise, || user_frame(lua).map(|(source, _, line)| (source, line)))
+            })?,
+        )?;
+        let sh = shared.clone();
+        p.raw_set(
+            "locate",
+            lua.create_function(move |lua, ()| {
+                if let Some(waiting) = sh.waiting.borrow_mut().as_mut()
+                    && waiting.raise
+                    && waiting.location.is_none()
+                {
+                    waiting.location = user_frame(lua).map(|(source, _, line)| (source, line));
+                }
+                Ok(())
+            })?,
+        )?;
+    }
     // A Rust error caught by the sandbox's pcall becomes its message, as a C error would be.
     p.raw_set(
         "error_value",
@@ -903,8 +935,8 @@ fn command_args(lua: &Lua, args: MultiValue, argv: &mut OwnedArgs) -> mlua::Resu
     for v in args {
         match v {
             Value::String(s) => argv.push(&s.as_bytes()),
-            Value::Number(n) => argv.push(convert::number_arg(n).as_bytes()),
-            Value::Integer(n) => argv.push(crate::util::num::int_text(n, &mut Default::default())),
+            Value::Number(n) => convert::push_number_arg(argv, n),
+            Value::Integer(n) => convert::push_number_arg(argv, n as f64),
             _ => {
                 return Ok(Some(convert::error_table(
                     lua,
@@ -916,39 +948,24 @@ fn command_args(lua: &Lua, args: MultiValue, argv: &mut OwnedArgs) -> mlua::Resu
     Ok(None)
 }
 
-/// The primitive behind redis.call/redis.pcall: `(raise, ...)` -> `(raise_now, value)`, or
-/// the pending marker when the host answered [`HostReply::Later`] (the sandbox then yields
-/// it, and [`Vm::drive`] resumes the script with `(raise_now, value)`).
-fn make_call(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
+/// What redis.call answers when its primitive ran nothing ([`raw`]'s slow marker): the
+/// error for arguments that are missing or of the wrong type, or for a call outside a
+/// script, as `(raise_now, error table)`.
+fn bad_call(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
     let shared = shared.clone();
     lua.create_function(move |lua: &Lua, args: MultiValue| {
         let mut args = args;
         let raise = matches!(args.pop_front(), Some(Value::Boolean(true)));
-        // One argument buffer serves every call (taken out while a call runs).
-        let mut argv = shared.call_args.take();
-        if let Some(table) = command_args(lua, args, &mut argv)? {
-            if raise {
-                note_location(lua, &shared);
+        let table = match command_args(lua, args, &mut OwnedArgs::default())? {
+            Some(table) => {
+                if raise {
+                    note_location(lua, &shared);
+                }
+                table
             }
-            return Ok((Value::Boolean(raise), Value::Table(table), false));
-        }
-        let ctx = shared.run.borrow().as_ref().map(|r| (r.host.clone(), r.resp));
-        let Some((host, resp)) = ctx else {
-            let table = convert::error_table(lua, b"redis.call called outside a script")?;
-            return Ok((Value::Boolean(raise), Value::Table(table), false));
+            None => convert::error_table(lua, b"redis.call called outside a script")?,
         };
-        let answer = host.call(&argv, resp);
-        shared.call_args.replace(argv);
-        match answer {
-            HostReply::Now(reply) => finish_call(lua, &shared, &reply, resp, raise, || {
-                user_frame(lua).map(|(source, _, line)| (source, line))
-            }),
-            HostReply::Later(reply) => {
-                let location = if raise { user_frame(lua).map(|(source, _, line)| (source, line)) } else { None };
-                *shared.waiting.borrow_mut() = Some(Waiting { reply, raise, location });
-                Ok((pending_marker(), Value::Nil, false))
-            }
-        }
+        Ok((raise, table))
     })
 }
 

@@ -147,23 +147,30 @@ local function copy(t)
 end
 
 -- redis.*
-local raw_call = P.call
+local raw_call, bad_call, finish, locate = P.call, P.bad_call, P.finish, P.locate
+local SLOW, FINISH = P.slow, P.finish_mark
 local function err_table(text) return { err = P.error_text(text) } end
 local redis = {}
--- raw_call answers (raise, value, status), or PENDING when the reply must be waited for:
--- yielding it suspends the script until the runner's driver resumes it with the reply. A
--- status reply comes as its text with status set.
+-- raw_call answers (raise, value, status); a status reply comes as its text with status
+-- set. In place of raise it may answer a marker: SLOW when it ran nothing (bad_call makes
+-- the error), FINISH when finish must convert the reply, or PENDING when the reply must be
+-- waited for: yielding it suspends the script until the runner's driver resumes it with
+-- the reply (after locate noted the line of the call, for an error raised there).
 redis.call = function(...)
   local raise, v, status = raw_call(true, ...)
-  if raise == PENDING then raise, v, status = co_yield(PENDING) end
+  if raise == FINISH then raise, v, status = finish()
+  elseif raise == SLOW then raise, v, status = bad_call(true, ...)
+  elseif raise == PENDING then locate() raise, v, status = co_yield(PENDING) end
   if status then return { ok = v } end
   if raise then error(v, 0) end
   return v
 end
 redis.pcall = function(...)
   local raise, v, status = raw_call(false, ...)
+  if raise == FINISH then raise, v, status = finish()
+  elseif raise == SLOW then raise, v, status = bad_call(false, ...)
   -- Resumed with raise set only when the script was killed meanwhile.
-  if raise == PENDING then raise, v, status = co_yield(PENDING) if raise then error(v, 0) end end
+  elseif raise == PENDING then raise, v, status = co_yield(PENDING) if raise then error(v, 0) end end
   if status then return { ok = v } end
   return v
 end

@@ -57,6 +57,9 @@ impl Mock {
             ("zscore", 3) => Reply::Double(1.5),
             ("exists", 2) => Reply::Int(1),
             ("lpop", 2) => Reply::Nil,
+            ("lrange", _) => Reply::Array(vec![Reply::bulk(b"a"), Reply::Int(2)]),
+            ("holes", _) => Reply::Array(vec![Reply::bulk(b"a"), Reply::Nil, Reply::Array(vec![Reply::Int(1)])]),
+            ("echo", 2) => Reply::Bulk(args[1].clone()),
             ("wrongtype", _) => Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value"),
             ("get" | "set" | "incr", _) => Reply::error(host_errors::WRONG_ARITY),
             ("eval", _) => Reply::error(host_errors::NOT_ALLOWED),
@@ -205,6 +208,41 @@ fn redis_call_resp2_and_resp3() {
     // Numbers as arguments are written with %.17g.
     assert_eq!(run("redis.call('set', 1.5, 0.1) return redis.call('get', '1.5')"), "$19\r\n0.10000000000000001\r\n");
     assert_eq!(run("redis.call('set', 'n', 3) return redis.call('incr', 'n')"), ":4\r\n");
+}
+
+/// Replies redis.call's primitive pushes itself (bulk, integer, nil, status, flat arrays)
+/// and the ones it leaves to the converting path give the script the same values.
+#[test]
+fn redis_call_fast_and_converted_replies() {
+    let engine = Engine::new();
+    let host = Rc::new(Mock::default());
+    let run = |s: &str| r2(&run_with(&engine, &host, s, &[], &[]));
+    assert_eq!(
+        run("local r = redis.call('lrange','l') return {type(r), #r, r[1], type(r[2])}"),
+        "*4\r\n$5\r\ntable\r\n:2\r\n$1\r\na\r\n$6\r\nnumber\r\n"
+    );
+    assert_eq!(
+        run("local r = redis.call('holes','l') return {#r, r[1], tostring(r[2]), r[3][1]}"),
+        "*4\r\n:3\r\n$1\r\na\r\n$5\r\nfalse\r\n:1\r\n"
+    );
+    assert_eq!(run("return redis.call('lrange','l')"), "*2\r\n$1\r\na\r\n:2\r\n");
+    assert_eq!(run("local r = redis.call('ping') return {type(r), r.ok}"), "*2\r\n$5\r\ntable\r\n$4\r\nPONG\r\n");
+    assert_eq!(run("local r = redis.pcall('set','a','b') return r.ok"), "$2\r\nOK\r\n");
+    assert_eq!(run("return redis.call('echo', '')"), "$0\r\n\r\n");
+    // Numbers as arguments are written with %.17g, integral ones too (Redis 7.0.15's output).
+    assert_eq!(
+        run(
+            "return {redis.call('echo', 2^53), redis.call('echo', -0.0), redis.call('echo', 1e17), redis.call('echo', -7), \
+             redis.call('echo', 123456789012345678), redis.call('echo', 12345678901234567)}"
+        ),
+        "*6\r\n$16\r\n9007199254740992\r\n$2\r\n-0\r\n$5\r\n1e+17\r\n$2\r\n-7\r\n\
+         $22\r\n1.2345678901234568e+17\r\n$17\r\n12345678901234568\r\n"
+    );
+    // A reply waited for, failing: raised at the line of the call.
+    host.data.borrow_mut().insert(Bytes::from_static(b"s"), Bytes::from_static(b"x"));
+    let s = "local a = 1\nlocal r = redis.call('remote', 'incr', 's')\nreturn r";
+    assert_eq!(run(s), script_err("ERR value is not an integer or out of range", s, 2));
+    assert_eq!(run("return redis.pcall('remote', 'incr', 's')"), "-ERR value is not an integer or out of range\r\n");
 }
 
 #[test]

@@ -1,0 +1,169 @@
+//! `redis.call`'s primitive on Lua's C API: the one module of tallkv with `unsafe`.
+//!
+//! # Why
+//! Through mlua, every `redis.call` made a `MultiValue`, a registry reference per argument
+//! (and a shared counter per string read), and pushed its three results back the same way:
+//! about a third of the CPU of a small EVALSHA script outside the command itself
+//! (BENCHMARKS.md, issue 4). This primitive reads the arguments off the Lua stack and
+//! pushes the common replies (bulk, integer, nil, status, an array of bulks and integers)
+//! straight onto it. Everything else goes back to safe code:
+//! - arguments that are not strings or numbers, no arguments, or no running script: it
+//!   returns the [`SLOW`] marker before running anything, and the sandbox calls
+//!   `P.bad_call`, which builds Redis's error;
+//! - any other reply (errors, maps, nested arrays...), or a script killed meanwhile: the
+//!   reply is kept in [`Shared::finishing`] and it returns the [`FINISH`] marker, and the
+//!   sandbox calls `P.finish`, which converts it with [`super::finish_call`];
+//! - a reply to wait for: as the mlua primitive did, it sets [`Shared::waiting`] and
+//!   returns the pending marker (the sandbox asks `P.locate` for the call's line first).
+//!
+//! # Why it is sound
+//! - **The `Shared` pointer.** The closure's upvalue points into an `Rc<Shared>` that the
+//!   Lua state itself keeps alive as app data ([`super::build`] sets it, nothing removes
+//!   it), so it is valid whenever Lua can call the closure. `Shared` is only ever used
+//!   through shared references and its `RefCell`/`Cell` fields.
+//! - **The stack.** A C function gets `LUA_MINSTACK` (20) free slots; it pushes at most
+//!   three values, plus two while filling an array table.
+//! - **Strings read.** `lua_tolstring` on a value of type string returns a pointer to
+//!   `len` bytes owned by that string, alive while it sits on the stack (the whole call);
+//!   the bytes are copied into the argument buffer at once.
+//! - **No long jumps over Rust frames with destructors.** The Lua functions called here
+//!   raise errors only when memory runs out: the VM has no memory limit, and mlua's
+//!   allocator aborts the process rather than fail. Pushing happens only after every
+//!   check, so nothing is left half-pushed.
+//! - **No unwinding into C.** A panic inside (a bug) aborts the process instead of
+//!   unwinding through Lua's C frames.
+
+use super::{HostReply, Shared, Waiting};
+use crate::protocol::Reply;
+use mlua::{Function, Lua, ffi};
+use std::os::raw::{c_int, c_void};
+use std::rc::Rc;
+
+/// Returned in place of `raise` when the call must go through `P.bad_call` (nothing ran).
+pub(super) static SLOW: u8 = 1;
+/// Returned in place of `raise` when `P.finish` must convert the kept reply.
+pub(super) static FINISH: u8 = 2;
+
+/// The marker `mark` as a light userdata value for the sandbox.
+pub(super) fn marker(mark: &'static u8) -> mlua::Value {
+    mlua::Value::LightUserData(mlua::LightUserData(std::ptr::from_ref(mark).cast_mut().cast()))
+}
+
+/// The `redis.call` primitive: `(raise, command, args...)` -> `(raise_now, value, status)`,
+/// or one of the markers (see the module doc).
+pub(super) fn call_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
+    let ptr = Rc::as_ptr(shared).cast_mut().cast::<c_void>();
+    // SAFETY: pushes a light userdata and a C closure over it (see the module doc for why
+    // the pointer stays valid); exec_raw runs this in protected mode and pops the function.
+    unsafe {
+        lua.exec_raw::<Function>((), |state| {
+            ffi::lua_pushlightuserdata(state, ptr);
+            ffi::lua_pushcclosure(state, call_c, 1);
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn call_c(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: the upvalue is the pointer call_primitive set (valid, see the module doc).
+    let shared = unsafe { &*ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)).cast::<Shared>() };
+    // SAFETY: `state` is the calling thread's state, as Lua passes it to a C function.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { call_on_stack(state, shared) })) {
+        Ok(results) => results,
+        Err(_) => std::process::abort(),
+    }
+}
+
+/// The body of [`call_c`]. Safety: `state` is a Lua thread running a C function.
+unsafe fn call_on_stack(state: *mut ffi::lua_State, shared: &Shared) -> c_int {
+    unsafe {
+        let top = ffi::lua_gettop(state);
+        let raise = ffi::lua_toboolean(state, 1) != 0;
+        let ctx = shared.run.borrow().as_ref().map(|r| (r.host.clone(), r.resp));
+        let Some((host, resp)) = ctx.filter(|_| top >= 2) else {
+            return push_marker(state, &SLOW);
+        };
+        let mut argv = shared.call_args.take();
+        argv.clear();
+        for index in 2..=top {
+            match ffi::lua_type(state, index) {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let ptr = ffi::lua_tolstring(state, index, &mut len);
+                    argv.push(std::slice::from_raw_parts(ptr.cast::<u8>(), len));
+                }
+                ffi::LUA_TNUMBER => super::convert::push_number_arg(&mut argv, ffi::lua_tonumber(state, index)),
+                _ => {
+                    shared.call_args.replace(argv);
+                    return push_marker(state, &SLOW);
+                }
+            }
+        }
+        let answer = host.call(&argv, resp);
+        shared.call_args.replace(argv);
+        match answer {
+            HostReply::Now(reply) => {
+                if shared.busy.is_killed() || !pushable(&reply, true) {
+                    *shared.finishing.borrow_mut() = Some((reply, raise, resp));
+                    return push_marker(state, &FINISH);
+                }
+                let status = matches!(reply, Reply::Ok | Reply::Simple(_));
+                ffi::lua_pushboolean(state, 0);
+                push_reply(state, &reply, resp);
+                ffi::lua_pushboolean(state, c_int::from(status));
+                3
+            }
+            HostReply::Later(reply) => {
+                *shared.waiting.borrow_mut() = Some(Waiting { reply, raise, location: None });
+                push_marker(state, &super::PENDING_MARK)
+            }
+        }
+    }
+}
+
+/// Whether [`push_reply`] handles `reply`: bulk, integer, nil, status, and (at the top) an
+/// array of bulks and integers. A status pushes its text (the sandbox makes `{ok = text}`).
+fn pushable(reply: &Reply, top: bool) -> bool {
+    match reply {
+        Reply::Bulk(_) | Reply::Int(_) => true,
+        Reply::Ok | Reply::Simple(_) | Reply::Nil | Reply::NilArray => top,
+        Reply::Array(items) => top && items.iter().all(|item| pushable(item, false)),
+        _ => false,
+    }
+}
+
+/// Pushes a [`pushable`] reply as [`super::convert::reply_to_lua`] converts it (a status
+/// as its bare text). Safety: `state` has two free stack slots.
+unsafe fn push_reply(state: *mut ffi::lua_State, reply: &Reply, resp: u8) {
+    unsafe {
+        match reply {
+            Reply::Bulk(bytes) | Reply::Simple(bytes) => push_bytes(state, bytes),
+            Reply::Ok => push_bytes(state, b"OK"),
+            Reply::Int(n) => ffi::lua_pushnumber(state, *n as f64),
+            Reply::Nil | Reply::NilArray if resp == 3 => ffi::lua_pushnil(state),
+            Reply::Nil | Reply::NilArray => ffi::lua_pushboolean(state, 0),
+            Reply::Array(items) => {
+                ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
+                for (i, item) in items.iter().enumerate() {
+                    push_reply(state, item, resp);
+                    ffi::lua_rawseti_(state, -2, c_int::try_from(i + 1).unwrap_or(c_int::MAX));
+                }
+            }
+            _ => ffi::lua_pushnil(state),
+        }
+    }
+}
+
+/// Safety: `state` has a free stack slot.
+unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
+    unsafe {
+        ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+    }
+}
+
+/// Safety: `state` has a free stack slot.
+unsafe fn push_marker(state: *mut ffi::lua_State, mark: &'static u8) -> c_int {
+    unsafe {
+        ffi::lua_pushlightuserdata(state, std::ptr::from_ref(mark).cast_mut().cast());
+    }
+    1
+}
