@@ -61,10 +61,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-/// Up to how many keys and arguments together are handed to the runner on the Lua stack
-/// (beyond, the `KEYS` and `ARGV` tables are built one element at a time).
-const RUNNER_INPUTS_MAX: usize = 64;
-
 /// The Lua collector's pause: a new cycle starts when the heap reaches this percentage of
 /// its live size after the last one.
 const GC_PAUSE: i32 = 400;
@@ -398,11 +394,29 @@ pub(crate) struct Shared {
     call_args: RefCell<OwnedArgs>,
     /// A reply the `redis.call` primitive left for `P.finish` to convert: (reply, raise, resp).
     finishing: RefCell<Option<(Reply, bool, u8)>>,
+    /// The keys then the arguments of the next run, and how many keys (`None`: the run
+    /// sets no `KEYS` and `ARGV`, as a function's). The runner takes them (`P.inputs`).
+    inputs: RefCell<OwnedArgs>,
+    input_keys: Cell<Option<usize>>,
     /// Where the last error raised by a `redis.*` primitive was raised: (source, line).
     location: RefCell<Option<(String, usize)>>,
     kill_raised: Cell<bool>,
     busy: Arc<BusyControl>,
     pub(crate) rand: Cell<u64>,
+}
+
+impl Shared {
+    /// Keeps the keys and arguments of the next run for the runner (see [`Shared::inputs`]).
+    fn set_inputs(&self, inputs: Option<(&[&[u8]], &[&[u8]])>) {
+        let mut args = self.inputs.borrow_mut();
+        args.clear();
+        self.input_keys.set(inputs.map(|(keys, argv)| {
+            for item in keys.iter().chain(argv) {
+                args.push(item);
+            }
+            keys.len()
+        }));
+    }
 }
 
 struct RunCtx {
@@ -476,6 +490,8 @@ impl Vm {
             waiting: RefCell::new(None),
             call_args: RefCell::new(OwnedArgs::default()),
             finishing: RefCell::new(None),
+            inputs: RefCell::new(OwnedArgs::default()),
+            input_keys: Cell::new(None),
             location: RefCell::new(None),
             kill_raised: Cell::new(false),
             busy,
@@ -529,27 +545,8 @@ impl Vm {
         host: Rc<dyn ScriptHost>,
         busy: &BusyControl,
     ) -> Reply {
-        let inputs = match self.script_inputs(keys, argv) {
-            Ok(inputs) => inputs,
-            Err(e) => return Reply::error(format!("ERR {e}")),
-        };
-        self.run_func(prepared.func.clone(), inputs, &prepared.sha, prepared.last_line, host, busy).await
-    }
-
-    /// What the runner gets to set `KEYS` and `ARGV`: the number of keys and the keys and
-    /// arguments, when they are few enough for the Lua stack; otherwise nothing, and the
-    /// tables are built here.
-    fn script_inputs(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<MultiValue> {
-        if keys.len() + argv.len() > RUNNER_INPUTS_MAX {
-            self.set_args(keys, argv)?;
-            return Ok(MultiValue::new());
-        }
-        let mut inputs = MultiValue::with_capacity(1 + keys.len() + argv.len());
-        inputs.push_back(Value::Integer(keys.len() as i64));
-        for item in keys.iter().chain(argv) {
-            inputs.push_back(Value::String(self.lua.create_string(item)?));
-        }
-        Ok(inputs)
+        self.shared.set_inputs(Some((keys, argv)));
+        self.run_func(prepared.func.clone(), &prepared.sha, prepared.last_line, host, busy).await
     }
 
     /// Runs `func` (no arguments) as a script named `name` (its SHA, or a function's name);
@@ -557,7 +554,6 @@ impl Vm {
     async fn run_func(
         &self,
         func: Function,
-        inputs: MultiValue,
         name: &str,
         fallback_line: usize,
         host: Rc<dyn ScriptHost>,
@@ -569,7 +565,7 @@ impl Vm {
         busy.start();
         // Ends the run even if this future is dropped while the script is suspended.
         let _end = RunEnd { shared: &self.shared, busy };
-        let outcome = self.drive(func, inputs).await;
+        let outcome = self.drive(func).await;
         let resp = self.shared.run.borrow().as_ref().map_or(2, |r| r.resp);
         match outcome {
             Ok((true, value)) => convert::lua_to_reply(value, resp),
@@ -579,14 +575,12 @@ impl Vm {
     }
 
     /// Runs `func` in the runner's coroutine until it ends, awaiting the replies it waits
-    /// for: (true, return value) or (false, error value). `inputs` go to the runner after
-    /// the coroutine (see [`Vm::script_inputs`]).
-    async fn drive(&self, func: Function, inputs: MultiValue) -> mlua::Result<(bool, Value)> {
+    /// for: (true, return value) or (false, error value). The runner sets `KEYS` and `ARGV`
+    /// from [`Shared::set_inputs`]'s values, if any.
+    async fn drive(&self, func: Function) -> mlua::Result<(bool, Value)> {
         let script = self.thread_for(&self.spare_script, func)?;
         let runner = self.thread_for(&self.spare_runner, self.runner.clone())?;
-        let mut inputs = inputs;
-        inputs.push_front(Value::Thread(script.clone()));
-        let mut out: (Value, Value) = runner.resume(inputs)?;
+        let mut out: (Value, Value) = runner.resume(&script)?;
         while runner.status() == ThreadStatus::Resumable {
             // The runner yields only for a redis.call waiting for its reply.
             let Some(waiting) = self.shared.waiting.borrow_mut().take() else {
@@ -618,17 +612,6 @@ impl Vm {
             return Ok(thread);
         }
         self.lua.create_thread(func)
-    }
-
-    fn set_args(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-        for (name, items) in [("KEYS", keys), ("ARGV", argv)] {
-            let t = self.lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, self.lua.create_string(item)?)?;
-            }
-            self.globals.raw_set(name, t)?;
-        }
-        Ok(())
     }
 
     /// The reply for a script that failed with `err`, in Redis 7.0's format:
@@ -765,6 +748,7 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
         p.raw_set("is_killed", lua.create_function(move |_, ()| Ok(sh.busy.is_killed()))?)?;
     }
     p.raw_set("call", raw::call_primitive(&lua, shared)?)?;
+    p.raw_set("inputs", raw::inputs_primitive(&lua, shared)?)?;
     p.raw_set("slow", raw::marker(&raw::SLOW))?;
     p.raw_set("finish_mark", raw::marker(&raw::FINISH))?;
     p.raw_set("bad_call", bad_call(&lua, shared)?)?;

@@ -63,14 +63,55 @@ pub(super) fn call_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Fun
     }
 }
 
+/// The runner's `P.inputs`: `KEYS` and `ARGV` as two new tables from
+/// [`Shared::set_inputs`]'s values (taken: a second call returns nothing), or nothing when
+/// the run has none.
+pub(super) fn inputs_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
+    let ptr = Rc::as_ptr(shared).cast_mut().cast::<c_void>();
+    // SAFETY: as in call_primitive.
+    unsafe {
+        lua.exec_raw::<Function>((), |state| {
+            ffi::lua_pushlightuserdata(state, ptr);
+            ffi::lua_pushcclosure(state, inputs_c, 1);
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn inputs_c(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: the upvalue is the pointer inputs_primitive set (valid, see the module doc).
+    let shared = unsafe { &*ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)).cast::<Shared>() };
+    abort_on_panic(|| {
+        let Some(nkeys) = shared.input_keys.take() else { return 0 };
+        let Ok(inputs) = shared.inputs.try_borrow() else { return 0 };
+        let items = inputs.view();
+        let nkeys = nkeys.min(items.len());
+        for (from, to) in [(0, nkeys), (nkeys, items.len())] {
+            // SAFETY: two values are pushed, plus one while filling a table (module doc).
+            unsafe {
+                ffi::lua_createtable(state, c_int::try_from(to - from).unwrap_or(0), 0);
+                for (n, index) in (from..to).enumerate() {
+                    push_bytes(state, items.get(index));
+                    ffi::lua_rawseti_(state, -2, c_int::try_from(n + 1).unwrap_or(c_int::MAX));
+                }
+            }
+        }
+        2
+    })
+}
+
+/// Runs a C function's body; a panic (a bug) aborts instead of unwinding into Lua's C code.
+fn abort_on_panic(body: impl FnOnce() -> c_int) -> c_int {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(results) => results,
+        Err(_) => std::process::abort(),
+    }
+}
+
 unsafe extern "C-unwind" fn call_c(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: the upvalue is the pointer call_primitive set (valid, see the module doc).
     let shared = unsafe { &*ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)).cast::<Shared>() };
     // SAFETY: `state` is the calling thread's state, as Lua passes it to a C function.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { call_on_stack(state, shared) })) {
-        Ok(results) => results,
-        Err(_) => std::process::abort(),
-    }
+    abort_on_panic(|| unsafe { call_on_stack(state, shared) })
 }
 
 /// The body of [`call_c`]. Safety: `state` is a Lua thread running a C function.

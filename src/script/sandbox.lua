@@ -279,9 +279,10 @@ real_of[G] = content
 content._G = G
 setmetatable(G, { __index = content, __newindex = readonly_newindex })
 
--- The runner: sets KEYS and ARGV when given (the number of keys, then keys and arguments),
--- runs a script's coroutine (made by the driver, which reuses finished ones), and passes
--- "pending" yields through.
+-- The runner: sets KEYS and ARGV when the run has them (P.inputs), runs a script's
+-- coroutine (made by the driver, which reuses finished ones), and passes "pending" yields
+-- through.
+local inputs = P.inputs
 local function run_finish(co, ok, ...)
   if not ok then return false, (...) end
   if co_status(co) == 'dead' then return true, (...) end
@@ -290,14 +291,10 @@ local function run_finish(co, ok, ...)
   end
   return false, 'attempt to yield across metamethod/C-call boundary'
 end
-local function runner(co, nkeys, ...)
+local function runner(co)
   user_depth = 0
-  if nkeys then
-    local keys, argv = { ... }, {}
-    for i = nkeys + 1, select('#', ...) do
-      argv[i - nkeys] = keys[i]
-      keys[i] = nil
-    end
+  local keys, argv = inputs()
+  if keys then
     rawset(content, 'KEYS', keys)
     rawset(content, 'ARGV', argv)
   end
