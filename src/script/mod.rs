@@ -407,15 +407,19 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Keeps the keys and arguments of the next run for the runner (see [`Shared::inputs`]).
-    fn set_inputs(&self, inputs: Option<(&[&[u8]], &[&[u8]])>) {
+    fn set_inputs(&self, keys: &[&[u8]], argv: &[&[u8]]) {
         let mut args = self.inputs.borrow_mut();
         args.clear();
-        self.input_keys.set(inputs.map(|(keys, argv)| {
-            for item in keys.iter().chain(argv) {
-                args.push(item);
-            }
-            keys.len()
-        }));
+        for item in keys.iter().chain(argv) {
+            args.push(item);
+        }
+        self.input_keys.set(Some(keys.len()));
+    }
+
+    /// The next run sets no `KEYS` and `ARGV` (a function's).
+    fn clear_inputs(&self) {
+        self.inputs.borrow_mut().clear();
+        self.input_keys.set(None);
     }
 }
 
@@ -545,7 +549,7 @@ impl Vm {
         host: Rc<dyn ScriptHost>,
         busy: &BusyControl,
     ) -> Reply {
-        self.shared.set_inputs(Some((keys, argv)));
+        self.shared.set_inputs(keys, argv);
         self.run_func(prepared.func.clone(), &prepared.sha, prepared.last_line, host, busy).await
     }
 
