@@ -64,9 +64,11 @@ local function setmetatable_(...)
   end
   return setmetatable(t, mt)
 end
+local string_mt -- the strings' metatable, as scripts see it (read-only, set below)
 local function getmetatable_(...)
   local t = ...
   if real_of[t] then return nil end
+  if type(t) == 'string' then return string_mt end
   if select('#', ...) == 0 then argerror(1, 'getmetatable', 'value expected') end
   return getmetatable(t)
 end
@@ -254,6 +256,10 @@ local math_ = copy(G.math)
 math_.random, math_.randomseed = P.libs.math.random, P.libs.math.randomseed
 
 content.string = protect(G.string)
+-- Strings index the read-only string table too, and their metatable is read-only, so no
+-- script can change the string library for the scripts after it.
+getmetatable('').__index = content.string
+string_mt = protect(getmetatable(''))
 content.table = protect(G.table)
 content.math = protect(math_)
 content.coroutine = protect(coroutine_)

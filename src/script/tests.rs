@@ -291,6 +291,11 @@ fn runtime_errors_have_redis_format() {
     check("_G.x = 1", "ERR user_script:1: Attempt to modify a readonly table", 1);
     check("rawset(_G,'x',1)", "ERR Attempt to modify a readonly table", 1);
     check("setmetatable(_G, nil)", "ERR Attempt to modify a readonly table", 1);
+    // The strings' metatable and the string table behind it are read-only too.
+    check("getmetatable('').__index.x = 1", "ERR user_script:1: Attempt to modify a readonly table", 1);
+    check("getmetatable('').__index = nil", "ERR user_script:1: Attempt to modify a readonly table", 1);
+    check("rawset(getmetatable(''), 'x', 1)", "ERR Attempt to modify a readonly table", 1);
+    check("setmetatable(getmetatable(''), nil)", "ERR Attempt to modify a readonly table", 1);
     check("return os", "ERR user_script:1: Script attempted to access nonexistent global variable 'os'", 1);
     check("return string.rep()", "ERR user_script:1: bad argument #1 to 'rep' (string expected, got no value)", 1);
     check("return redis.setresp()", "ERR redis.setresp() requires one argument.", 1);
@@ -341,6 +346,10 @@ fn sandbox_globals() {
     );
     assert_eq!(lib("coroutine"), expect("create resume running status wrap yield"));
     assert_eq!(e2("return getmetatable(_G)"), "$-1\r\n");
+    assert_eq!(
+        e2("return {getmetatable('').__index == string, ('abc'):upper(), type(getmetatable('x'))}"),
+        "*3\r\n:1\r\n$3\r\nABC\r\n$5\r\ntable\r\n"
+    );
     assert_eq!(e2("return rawget(string, 'rep') ~= nil"), ":1\r\n");
     assert_eq!(e2("local f = loadstring('return 1') return f()"), ":1\r\n");
     assert_eq!(e2("return KEYS[1]"), "$-1\r\n");
