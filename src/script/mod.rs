@@ -11,8 +11,9 @@
 //! suspension) or a future ([`HostReply::Later`], a command another shard runs). For a
 //! future, the `redis.call` primitive returns a marker and the sandbox yields it up to
 //! [`Vm::drive`], which awaits the future and resumes the script with the reply where it
-//! was. The script runs in a coroutine for that, and its two Lua threads (the runner's
-//! and the script's) are reused from run to run, so a run allocates no thread.
+//! was. The script runs in a Lua thread of its own for that, reused from run to run, so a
+//! run allocates no thread. The hot path of a run (resuming, `KEYS`/`ARGV`, `redis.call`)
+//! is on Lua's C API, in [`raw`].
 //!
 //! # Using it (for the EVAL/EVALSHA/FCALL wiring)
 //! ```ignore
@@ -48,7 +49,6 @@ mod tests;
 use crate::protocol::{OwnedArgs, Reply};
 use bytes::Bytes;
 use cache::ScriptCache;
-use mlua::thread::ThreadStatus;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, Value, VmState};
 use shebang::ScriptFlags;
 use std::cell::{Cell, RefCell};
@@ -395,7 +395,7 @@ pub(crate) struct Shared {
     /// A reply the `redis.call` primitive left for `P.finish` to convert: (reply, raise, resp).
     finishing: RefCell<Option<(Reply, bool, u8)>>,
     /// The keys then the arguments of the next run, and how many keys (`None`: the run
-    /// sets no `KEYS` and `ARGV`, as a function's). The runner takes them (`P.inputs`).
+    /// sets no `KEYS` and `ARGV`, as a function's). `begin` takes them (`P.inputs`).
     inputs: RefCell<OwnedArgs>,
     input_keys: Cell<Option<usize>>,
     /// Where the last error raised by a `redis.*` primitive was raised: (source, line).
@@ -406,7 +406,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Keeps the keys and arguments of the next run for the runner (see [`Shared::inputs`]).
+    /// Keeps the keys and arguments of the next run for `begin` (see [`Shared::inputs`]).
     fn set_inputs(&self, keys: &[&[u8]], argv: &[&[u8]]) {
         let mut args = self.inputs.borrow_mut();
         args.clear();
@@ -469,9 +469,10 @@ impl Compiled {
 
 struct Vm {
     lua: Lua,
-    runner: Function,
-    /// Finished threads kept for the next run: the runner's and the script's.
-    spare_runner: RefCell<Option<Thread>>,
+    /// The sandbox's `begin`, called before each run: sets `KEYS` and `ARGV` (see
+    /// [`Shared::set_inputs`]) and resets the sandbox's per-run state.
+    begin: Function,
+    /// A finished script thread kept for the next run.
     spare_script: RefCell<Option<Thread>>,
     globals: Table,
     cache: RefCell<ScriptCache<Compiled>>,
@@ -502,14 +503,13 @@ impl Vm {
             rand: Cell::new(libs::RAND48_SEED),
         });
         // Building the sandbox only fails if Lua runs out of memory at startup.
-        let (lua, runner, globals) = match build(&shared, tick) {
+        let (lua, begin, globals) = match build(&shared, tick) {
             Ok(parts) => parts,
             Err(e) => panic!("cannot create the Lua scripting VM: {e}"),
         };
         Vm {
             lua,
-            runner,
-            spare_runner: RefCell::new(None),
+            begin,
             spare_script: RefCell::new(None),
             globals,
             cache: RefCell::new(ScriptCache::with_capacity(capacity)),
@@ -578,15 +578,21 @@ impl Vm {
         }
     }
 
-    /// Runs `func` in the runner's coroutine until it ends, awaiting the replies it waits
-    /// for: (true, return value) or (false, error value). The runner sets `KEYS` and `ARGV`
-    /// from [`Shared::set_inputs`]'s values, if any.
+    /// Runs `func` in a thread of its own until it ends, awaiting the replies it waits for:
+    /// (true, return value) or (false, error value).
     async fn drive(&self, func: Function) -> mlua::Result<(bool, Value)> {
         let script = self.thread_for(&self.spare_script, func)?;
-        let runner = self.thread_for(&self.spare_runner, self.runner.clone())?;
-        let mut out: (Value, Value) = runner.resume(&script)?;
-        while runner.status() == ThreadStatus::Resumable {
-            // The runner yields only for a redis.call waiting for its reply.
+        let mut stopped = raw::resume(&self.lua, &script, Some(&self.begin), ())?;
+        loop {
+            match stopped {
+                raw::Resumed::Returned(value) => {
+                    *self.spare_script.borrow_mut() = Some(script);
+                    return Ok((true, value));
+                }
+                raw::Resumed::Raised(error) => return Ok((false, error)),
+                raw::Resumed::Yielded => {}
+            }
+            // The script yields only for a redis.call waiting for its reply.
             let Some(waiting) = self.shared.waiting.borrow_mut().take() else {
                 return Err(mlua::Error::runtime("attempt to yield across metamethod/C-call boundary"));
             };
@@ -599,13 +605,8 @@ impl Vm {
                 // Killed while it waited: raised where the script called.
                 Err(_) => (Value::Boolean(true), Value::String(self.lua.create_string(KILLED_ERROR)?), false),
             };
-            out = runner.resume(resumed)?;
+            stopped = raw::resume(&self.lua, &script, None, resumed)?;
         }
-        if script.status() == ThreadStatus::Finished {
-            *self.spare_script.borrow_mut() = Some(script);
-        }
-        *self.spare_runner.borrow_mut() = Some(runner);
-        Ok((matches!(out.0, Value::Boolean(true)), out.1))
     }
 
     /// A thread set to run `func`: the spare one if there is one, else a new one.
@@ -719,7 +720,7 @@ pub(crate) fn note_location(lua: &Lua, shared: &Shared) -> Option<String> {
     Some(format!("{short}:{line}: "))
 }
 
-/// Builds a sandboxed VM: (lua, runner, the table behind the read-only globals).
+/// Builds a sandboxed VM: (lua, the sandbox's `begin`, the table behind the read-only globals).
 fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
     // A script run leaves a little garbage (KEYS, ARGV, replies); collecting only once the
@@ -882,8 +883,7 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
     p.raw_set("libs", libs::register(&lua, shared)?)?;
     p.raw_set("cjson_new", lua.create_function(|lua, ()| libs::cjson::module(lua))?)?;
 
-    let (runner, globals): (Function, Table) =
-        lua.load(SANDBOX).set_name("=tallkv_sandbox").call((lua.globals(), p))?;
+    let (begin, globals): (Function, Table) = lua.load(SANDBOX).set_name("=tallkv_sandbox").call((lua.globals(), p))?;
 
     let sh = shared.clone();
     lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS), move |lua, _| {
@@ -902,7 +902,7 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
         }
         Ok(VmState::Continue)
     })?;
-    Ok((lua, runner, globals))
+    Ok((lua, begin, globals))
 }
 
 /// `7.2.0` as Redis's `REDIS_VERSION_NUM` (0x070200).

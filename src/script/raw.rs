@@ -1,12 +1,20 @@
-//! `redis.call`'s primitive on Lua's C API: the one module of tallkv with `unsafe`.
+//! A script run's hot path on Lua's C API: the one module of tallkv with `unsafe`.
 //!
 //! # Why
 //! Through mlua, every `redis.call` made a `MultiValue`, a registry reference per argument
-//! (and a shared counter per string read), and pushed its three results back the same way:
-//! about a third of the CPU of a small EVALSHA script outside the command itself
-//! (BENCHMARKS.md, issue 4). This primitive reads the arguments off the Lua stack and
-//! pushes the common replies (bulk, integer, nil, status, an array of bulks and integers)
-//! straight onto it. Everything else goes back to safe code:
+//! (and a shared counter per string read), and pushed its three results back the same way;
+//! `KEYS` and `ARGV` cost a registry reference per value; and resuming a script went
+//! through a runner coroutine (to catch its errors as values, which mlua's resume turns
+//! into strings). Together about a third of the CPU of a small EVALSHA script outside the
+//! command itself (BENCHMARKS.md, issue 4). Here:
+//! - [`resume`] starts or resumes a script's thread with `lua_resume` and hands back what
+//!   it returned, raised or yielded, as mlua values;
+//! - [`inputs_primitive`] builds `KEYS` and `ARGV` straight from the run's inputs;
+//! - [`call_primitive`], `redis.call`'s primitive, reads the arguments off the Lua stack
+//!   and pushes the common replies (bulk, integer, nil, status, an array of bulks and
+//!   integers) straight onto it.
+//!
+//! Everything else goes back to safe code:
 //! - arguments that are not strings or numbers, no arguments, or no running script: it
 //!   returns the [`SLOW`] marker before running anything, and the sandbox calls
 //!   `P.bad_call`, which builds Redis's error;
@@ -17,6 +25,12 @@
 //!   returns the pending marker (the sandbox asks `P.locate` for the call's line first).
 //!
 //! # Why it is sound
+//! - **Resuming.** [`resume`] runs inside mlua's `exec_raw`, in protected mode: a Lua error
+//!   there (out of memory) unwinds to mlua's protected call, and the closure it crosses
+//!   holds nothing to drop. `lua_resume` itself never raises: the script's errors come
+//!   back as its status, with the error value on the thread's stack. The thread is one of
+//!   this VM's (the same global state, as `lua_xmove` requires), and it is new, reset or
+//!   suspended by a yield of the script (Lua checks that and fails the resume otherwise).
 //! - **The `Shared` pointer.** The closure's upvalue points into an `Rc<Shared>` that the
 //!   Lua state itself keeps alive as app data ([`super::build`] sets it, nothing removes
 //!   it), so it is valid whenever Lua can call the closure. `Shared` is only ever used
@@ -35,7 +49,7 @@
 
 use super::{HostReply, Shared, Waiting};
 use crate::protocol::Reply;
-use mlua::{Function, Lua, ffi};
+use mlua::{Function, IntoLuaMulti, Lua, Thread, Value, ffi};
 use std::os::raw::{c_int, c_void};
 use std::rc::Rc;
 
@@ -47,6 +61,73 @@ pub(super) static FINISH: u8 = 2;
 /// The marker `mark` as a light userdata value for the sandbox.
 pub(super) fn marker(mark: &'static u8) -> mlua::Value {
     mlua::Value::LightUserData(mlua::LightUserData(std::ptr::from_ref(mark).cast_mut().cast()))
+}
+
+/// How a script's thread stopped: it returned (its first value), raised (the error
+/// value), or yielded (a `redis.call` waiting for its reply).
+pub(super) enum Resumed {
+    Returned(Value),
+    Raised(Value),
+    Yielded,
+}
+
+/// Starts `thread` (new or reset, its function pushed) after calling `begin` (no
+/// arguments, no results), or resumes it (suspended by a yield) with `args` when `begin`
+/// is `None`.
+pub(super) fn resume(
+    lua: &Lua,
+    thread: &Thread,
+    begin: Option<&Function>,
+    args: impl IntoLuaMulti,
+) -> mlua::Result<Resumed> {
+    const RETURNED: i64 = 0;
+    const YIELDED: i64 = 1;
+    const RAISED: i64 = 2;
+    let thread_state = thread.state();
+    let call_begin = begin.is_some();
+    // SAFETY: see the module doc ("Resuming"). exec_raw pushed `begin` or `args` on
+    // `state`; what is left on it at the end is the result (code, value).
+    let (code, value): (i64, Value) = unsafe {
+        let run = |state: *mut ffi::lua_State| {
+            let mut nargs = ffi::lua_gettop(state);
+            if call_begin {
+                ffi::lua_call(state, 0, 0);
+                nargs = 0;
+            }
+            ffi::lua_checkstack(thread_state, nargs + 1);
+            ffi::lua_xmove(state, thread_state, nargs);
+            match ffi::lua_resume_(thread_state, nargs) {
+                ffi::LUA_OK => {
+                    let returned = ffi::lua_gettop(thread_state);
+                    ffi::lua_pushinteger(state, RETURNED);
+                    if returned > 0 {
+                        ffi::lua_settop(thread_state, 1);
+                        ffi::lua_xmove(thread_state, state, 1);
+                    } else {
+                        ffi::lua_pushnil(state);
+                    }
+                }
+                ffi::LUA_YIELD => {
+                    ffi::lua_settop(thread_state, 0);
+                    ffi::lua_pushinteger(state, YIELDED);
+                    ffi::lua_pushnil(state);
+                }
+                _ => {
+                    ffi::lua_pushinteger(state, RAISED);
+                    ffi::lua_xmove(thread_state, state, 1);
+                }
+            }
+        };
+        match begin {
+            Some(begin) => lua.exec_raw(begin, run)?,
+            None => lua.exec_raw(args, run)?,
+        }
+    };
+    Ok(match code {
+        RETURNED => Resumed::Returned(value),
+        YIELDED => Resumed::Yielded,
+        _ => Resumed::Raised(value),
+    })
 }
 
 /// The `redis.call` primitive: `(raise, command, args...)` -> `(raise_now, value, status)`,
@@ -63,7 +144,7 @@ pub(super) fn call_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Fun
     }
 }
 
-/// The runner's `P.inputs`: `KEYS` and `ARGV` as two new tables from
+/// The sandbox's `P.inputs` (called by `begin`): `KEYS` and `ARGV` as two new tables from
 /// [`Shared::set_inputs`]'s values (taken: a second call returns nothing), or nothing when
 /// the run has none.
 pub(super) fn inputs_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {

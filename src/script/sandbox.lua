@@ -285,25 +285,16 @@ real_of[G] = content
 content._G = G
 setmetatable(G, { __index = content, __newindex = readonly_newindex })
 
--- The runner: sets KEYS and ARGV when the run has them (P.inputs), runs a script's
--- coroutine (made by the driver, which reuses finished ones), and passes "pending" yields
--- through.
+-- Called before each run: resets the coroutine depth and sets KEYS and ARGV when the run
+-- has them (P.inputs). The driver then runs the script's function in a thread of its own
+-- (reusing finished ones) and resumes it after each "pending" yield.
 local inputs = P.inputs
-local function run_finish(co, ok, ...)
-  if not ok then return false, (...) end
-  if co_status(co) == 'dead' then return true, (...) end
-  if select('#', ...) == 1 and (...) == PENDING then
-    return run_finish(co, co_resume(co, co_yield(PENDING)))
-  end
-  return false, 'attempt to yield across metamethod/C-call boundary'
-end
-local function runner(co)
+local function begin()
   user_depth = 0
   local keys, argv = inputs()
   if keys then
     rawset(content, 'KEYS', keys)
     rawset(content, 'ARGV', argv)
   end
-  return run_finish(co, co_resume(co))
 end
-return runner, content
+return begin, content
