@@ -35,8 +35,11 @@
 //!   Lua state itself keeps alive as app data ([`super::build`] sets it, nothing removes
 //!   it), so it is valid whenever Lua can call the closure. `Shared` is only ever used
 //!   through shared references and its `RefCell`/`Cell` fields.
-//! - **The stack.** A C function gets `LUA_MINSTACK` (20) free slots; it pushes at most
-//!   three values, plus two while filling an array table.
+//! - **The stack.** A C function gets `LUA_MINSTACK` (20) free slots; these push at most
+//!   three values, plus two while filling an array table, or (`P.inputs`) five.
+//! - **`lua_next`.** [`refill`] starts its traversal at key n, which it has just set (or
+//!   at nil), so the key is in the table and `lua_next` does not raise; during it only
+//!   existing fields are set (to nil), as Lua allows.
 //! - **Strings read.** `lua_tolstring` on a value of type string returns a pointer to
 //!   `len` bytes owned by that string, alive while it sits on the stack (the whole call);
 //!   the bytes are copied into the argument buffer at once.
@@ -144,16 +147,18 @@ pub(super) fn call_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Fun
     }
 }
 
-/// The sandbox's `P.inputs` (called by `begin`): `KEYS` and `ARGV` as two new tables from
+/// The sandbox's `P.inputs` (called by `begin`): `KEYS` and `ARGV` filled from
 /// [`Shared::set_inputs`]'s values (taken: a second call returns nothing), or nothing when
-/// the run has none.
+/// the run has none. The two tables are the last run's, emptied (see [`refill`]).
 pub(super) fn inputs_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
     let ptr = Rc::as_ptr(shared).cast_mut().cast::<c_void>();
-    // SAFETY: as in call_primitive.
+    // SAFETY: as in call_primitive, with two empty tables as the closure's other upvalues.
     unsafe {
         lua.exec_raw::<Function>((), |state| {
             ffi::lua_pushlightuserdata(state, ptr);
-            ffi::lua_pushcclosure(state, inputs_c, 1);
+            ffi::lua_createtable(state, 0, 0);
+            ffi::lua_createtable(state, 0, 0);
+            ffi::lua_pushcclosure(state, inputs_c, 3);
         })
     }
 }
@@ -166,18 +171,71 @@ unsafe extern "C-unwind" fn inputs_c(state: *mut ffi::lua_State) -> c_int {
         let Ok(inputs) = shared.inputs.try_borrow() else { return 0 };
         let items = inputs.view();
         let nkeys = nkeys.min(items.len());
-        for (from, to) in [(0, nkeys), (nkeys, items.len())] {
-            // SAFETY: two values are pushed, plus one while filling a table (module doc).
-            unsafe {
-                ffi::lua_createtable(state, c_int::try_from(to - from).unwrap_or(0), 0);
-                for (n, index) in (from..to).enumerate() {
-                    push_bytes(state, items.get(index));
-                    ffi::lua_rawseti_(state, -2, c_int::try_from(n + 1).unwrap_or(c_int::MAX));
-                }
-            }
+        let values = |range: std::ops::Range<usize>| range.map(|index| items.get(index));
+        // SAFETY: upvalues 2 and 3 are the tables inputs_primitive made, and refill uses
+        // five stack slots (module doc, "The stack").
+        unsafe {
+            refill(state, ffi::lua_upvalueindex(2), values(0..nkeys));
+            refill(state, ffi::lua_upvalueindex(3), values(nkeys..items.len()));
         }
         2
     })
+}
+
+/// How many leftover entries a reused `KEYS`/`ARGV` table may have had cleared before it is
+/// replaced by a new one instead (so a script that filled it does not keep it large).
+const REUSE_LEFTOVERS_MAX: usize = 64;
+
+/// Pushes the table in upvalue `slot` holding exactly `values` as its array: the same
+/// table as the last run (no allocation) with the run's values written and anything else
+/// the last script left in it removed, metatable included; a new table (put in the slot)
+/// after a script left more than [`REUSE_LEFTOVERS_MAX`] entries. Reusing is safe because
+/// a script cannot keep a reference to the table past its run: everything it could store
+/// one in is read-only. Safety: `slot` holds a table; five free stack slots.
+unsafe fn refill<'a>(state: *mut ffi::lua_State, slot: c_int, values: impl ExactSizeIterator<Item = &'a [u8]> + Clone) {
+    unsafe {
+        let n = values.len();
+        ffi::lua_pushvalue(state, slot);
+        let table = ffi::lua_gettop(state);
+        fill(state, table, values.clone());
+        // Leftovers: every key after n (the rest of the array part, then the hash part).
+        let mut leftovers = 0;
+        if n == 0 {
+            ffi::lua_pushnil(state);
+        } else {
+            ffi::lua_pushinteger(state, n as ffi::lua_Integer);
+        }
+        while ffi::lua_next(state, table) != 0 {
+            // Stack: table, key, value. Clearing an existing field is allowed mid-traversal.
+            ffi::lua_pop(state, 1);
+            ffi::lua_pushvalue(state, -1);
+            ffi::lua_pushnil(state);
+            ffi::lua_rawset(state, table);
+            leftovers += 1;
+        }
+        if ffi::lua_getmetatable(state, table) != 0 {
+            ffi::lua_pop(state, 1);
+            ffi::lua_pushnil(state);
+            ffi::lua_setmetatable(state, table);
+        }
+        if leftovers > REUSE_LEFTOVERS_MAX {
+            ffi::lua_pop(state, 1);
+            ffi::lua_createtable(state, c_int::try_from(n).unwrap_or(0), 0);
+            fill(state, ffi::lua_gettop(state), values);
+            ffi::lua_pushvalue(state, -1);
+            ffi::lua_replace(state, slot);
+        }
+    }
+}
+
+/// Writes `values` at 1..n of the table at absolute index `table`. Safety: two free slots.
+unsafe fn fill<'a>(state: *mut ffi::lua_State, table: c_int, values: impl Iterator<Item = &'a [u8]>) {
+    for (i, value) in values.enumerate() {
+        unsafe {
+            push_bytes(state, value);
+            ffi::lua_rawseti_(state, table, c_int::try_from(i + 1).unwrap_or(c_int::MAX));
+        }
+    }
 }
 
 /// Runs a C function's body; a panic (a bug) aborts instead of unwinding into Lua's C code.

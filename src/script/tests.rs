@@ -396,9 +396,9 @@ fn keys_argv_and_log() {
 
 #[test]
 fn runs_in_a_row_share_nothing_but_the_cache() {
-    // The runner's and the script's Lua threads are reused from run to run, and KEYS and
-    // ARGV are built anew by the runner: runs that fail, wait, change KEYS or pass many
-    // arguments must leave nothing behind for the next.
+    // The script's Lua thread and the KEYS and ARGV tables are reused from run to run:
+    // runs that fail, wait, change KEYS or ARGV (entries, other keys, metatable, a table
+    // filled beyond what is reused) or pass many arguments must leave nothing behind.
     let engine = Engine::new();
     let host = Rc::new(Mock::default());
     let run = |s: &str, keys: &[&str], argv: &[&str]| r2(&run_with(&engine, &host, s, keys, argv));
@@ -418,6 +418,16 @@ fn runs_in_a_row_share_nothing_but_the_cache() {
             format!("*4\r\n:{}\r\n:{}\r\n$1\r\n0\r\n${}\r\n{last}\r\n", many_keys.len(), many_argv.len(), last.len());
         assert_eq!(run(shape, many_keys, many_argv), expected);
         assert!(run("coroutine.yield(1)", &[], &[]).contains("attempt to yield across metamethod/C-call boundary"));
+        let messy = "KEYS[1] = nil KEYS[0] = 'z' KEYS[1.5] = 1 ARGV[3] = 'c' \
+                     setmetatable(ARGV, {__index = function() return 'meta' end}) return #ARGV";
+        assert_eq!(run(messy, &["k"], &["a", "b"]), ":3\r\n");
+        let probe = "local n = 0 for _ in pairs(KEYS) do n = n + 1 end \
+                     return {n, #ARGV, tostring(KEYS[0]), tostring(ARGV[9]), tostring(getmetatable(ARGV))}";
+        assert_eq!(run(probe, &["k"], &["a"]), "*5\r\n:1\r\n:1\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n");
+        assert_eq!(run("for i = 1, 1000 do ARGV[i] = i end ARGV.x = 1 return #ARGV", &[], &["a"]), ":1000\r\n");
+        assert_eq!(run(probe, &[], &["a", "b"]), "*5\r\n:0\r\n:2\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n");
+        assert_eq!(run("KEYS.x = 1 return 1", &["k"], &[]), ":1\r\n");
+        assert_eq!(run("return KEYS.x", &["k"], &[]), "$-1\r\n");
         assert!(run("local t = setmetatable({}, {__index = function() return redis.call('remote', 'get', 'n') end}) return t.x", &[], &[]).starts_with("-"));
     }
 }
