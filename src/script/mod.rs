@@ -395,7 +395,7 @@ pub(crate) struct Shared {
     /// A reply the `redis.call` primitive left for `P.finish` to convert: (reply, raise, resp).
     finishing: RefCell<Option<(Reply, bool, u8)>>,
     /// The keys then the arguments of the next run, and how many keys (`None`: the run
-    /// sets no `KEYS` and `ARGV`, as a function's). `begin` takes them (`P.inputs`).
+    /// sets no `KEYS` and `ARGV`, as a function's). [`raw::start`] takes them.
     inputs: RefCell<OwnedArgs>,
     input_keys: Cell<Option<usize>>,
     /// Where the last error raised by a `redis.*` primitive was raised: (source, line).
@@ -406,7 +406,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Keeps the keys and arguments of the next run for `begin` (see [`Shared::inputs`]).
+    /// Keeps the keys and arguments of the next run for [`raw::start`] (see [`Shared::inputs`]).
     fn set_inputs(&self, keys: &[&[u8]], argv: &[&[u8]]) {
         let mut args = self.inputs.borrow_mut();
         args.clear();
@@ -469,9 +469,8 @@ impl Compiled {
 
 struct Vm {
     lua: Lua,
-    /// The sandbox's `begin`, called before each run: sets `KEYS` and `ARGV` (see
-    /// [`Shared::set_inputs`]) and resets the sandbox's per-run state.
-    begin: Function,
+    /// What the driver sets before each run (see [`raw::start`]).
+    refs: raw::Refs,
     /// A finished script thread kept for the next run.
     spare_script: RefCell<Option<Thread>>,
     globals: Table,
@@ -503,13 +502,13 @@ impl Vm {
             rand: Cell::new(libs::RAND48_SEED),
         });
         // Building the sandbox only fails if Lua runs out of memory at startup.
-        let (lua, begin, globals) = match build(&shared, tick) {
+        let (lua, refs, globals) = match build(&shared, tick) {
             Ok(parts) => parts,
             Err(e) => panic!("cannot create the Lua scripting VM: {e}"),
         };
         Vm {
             lua,
-            begin,
+            refs,
             spare_script: RefCell::new(None),
             globals,
             cache: RefCell::new(ScriptCache::with_capacity(capacity)),
@@ -572,25 +571,27 @@ impl Vm {
         let outcome = self.drive(func).await;
         let resp = self.shared.run.borrow().as_ref().map_or(2, |r| r.resp);
         match outcome {
-            Ok((true, value)) => convert::lua_to_reply(value, resp),
-            Ok((false, err)) => self.error_reply(name, err, fallback_line),
+            Ok(raw::Resumed::Replied(reply)) => reply,
+            Ok(raw::Resumed::Returned(value)) => convert::lua_to_reply(value, resp),
+            Ok(raw::Resumed::Raised(err)) => self.error_reply(name, err, fallback_line),
+            Ok(raw::Resumed::Yielded) => Reply::error("ERR the script is still running"),
             Err(e) => self.error_reply(name, Value::Error(Box::new(e)), fallback_line),
         }
     }
 
     /// Runs `func` in a thread of its own until it ends, awaiting the replies it waits for:
-    /// (true, return value) or (false, error value).
-    async fn drive(&self, func: Function) -> mlua::Result<(bool, Value)> {
+    /// how it ended (returned or raised; never `Yielded`).
+    async fn drive(&self, func: Function) -> mlua::Result<raw::Resumed> {
         let script = self.thread_for(&self.spare_script, func)?;
-        let mut stopped = raw::resume(&self.lua, &script, Some(&self.begin), ())?;
+        let mut stopped = raw::start(&self.lua, &script, &self.shared, &self.refs)?;
         loop {
             match stopped {
-                raw::Resumed::Returned(value) => {
-                    *self.spare_script.borrow_mut() = Some(script);
-                    return Ok((true, value));
-                }
-                raw::Resumed::Raised(error) => return Ok((false, error)),
                 raw::Resumed::Yielded => {}
+                raw::Resumed::Raised(_) => return Ok(stopped),
+                ended => {
+                    *self.spare_script.borrow_mut() = Some(script);
+                    return Ok(ended);
+                }
             }
             // The script yields only for a redis.call waiting for its reply.
             let Some(waiting) = self.shared.waiting.borrow_mut().take() else {
@@ -605,7 +606,7 @@ impl Vm {
                 // Killed while it waited: raised where the script called.
                 Err(_) => (Value::Boolean(true), Value::String(self.lua.create_string(KILLED_ERROR)?), false),
             };
-            stopped = raw::resume(&self.lua, &script, None, resumed)?;
+            stopped = raw::resume(&self.lua, &script, resumed)?;
         }
     }
 
@@ -720,8 +721,9 @@ pub(crate) fn note_location(lua: &Lua, shared: &Shared) -> Option<String> {
     Some(format!("{short}:{line}: "))
 }
 
-/// Builds a sandboxed VM: (lua, the sandbox's `begin`, the table behind the read-only globals).
-fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)> {
+/// Builds a sandboxed VM: (lua, what the driver sets before each run, the table behind the
+/// read-only globals).
+fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, raw::Refs, Table)> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
     // A script run leaves a little garbage (KEYS, ARGV, replies); collecting only once the
     // heap is 4x its live size (Lua's default: 2x) halves the collector's share of a short
@@ -753,7 +755,6 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
         p.raw_set("is_killed", lua.create_function(move |_, ()| Ok(sh.busy.is_killed()))?)?;
     }
     p.raw_set("call", raw::call_primitive(&lua, shared)?)?;
-    p.raw_set("inputs", raw::inputs_primitive(&lua, shared)?)?;
     p.raw_set("slow", raw::marker(&raw::SLOW))?;
     p.raw_set("finish_mark", raw::marker(&raw::FINISH))?;
     p.raw_set("bad_call", bad_call(&lua, shared)?)?;
@@ -883,7 +884,8 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
     p.raw_set("libs", libs::register(&lua, shared)?)?;
     p.raw_set("cjson_new", lua.create_function(|lua, ()| libs::cjson::module(lua))?)?;
 
-    let (begin, globals): (Function, Table) = lua.load(SANDBOX).set_name("=tallkv_sandbox").call((lua.globals(), p))?;
+    let (globals, run_state): (Table, Table) =
+        lua.load(SANDBOX).set_name("=tallkv_sandbox").call((lua.globals(), p))?;
 
     let sh = shared.clone();
     lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS), move |lua, _| {
@@ -902,7 +904,8 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, Function, Table)
         }
         Ok(VmState::Continue)
     })?;
-    Ok((lua, begin, globals))
+    let refs = raw::Refs::new(&lua, &globals, &run_state)?;
+    Ok((lua, refs, globals))
 }
 
 /// `7.2.0` as Redis's `REDIS_VERSION_NUM` (0x070200).

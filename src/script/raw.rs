@@ -7,9 +7,10 @@
 //! through a runner coroutine (to catch its errors as values, which mlua's resume turns
 //! into strings). Together about a third of the CPU of a small EVALSHA script outside the
 //! command itself (BENCHMARKS.md, issue 4). Here:
-//! - [`resume`] starts or resumes a script's thread with `lua_resume` and hands back what
-//!   it returned, raised or yielded, as mlua values;
-//! - [`inputs_primitive`] builds `KEYS` and `ARGV` straight from the run's inputs;
+//! - [`start`] sets a run's `KEYS` and `ARGV` (tables reused from run to run) and the
+//!   sandbox's per-run state straight on the script's thread, and [`start`] and [`resume`]
+//!   run it with `lua_resume`, handing back what it returned (a string or a number as a
+//!   reply at once), raised or yielded;
 //! - [`call_primitive`], `redis.call`'s primitive, reads the arguments off the Lua stack
 //!   and pushes the common replies (bulk, integer, nil, status, an array of bulks and
 //!   integers) straight onto it.
@@ -25,18 +26,23 @@
 //!   returns the pending marker (the sandbox asks `P.locate` for the call's line first).
 //!
 //! # Why it is sound
-//! - **Resuming.** [`resume`] runs inside mlua's `exec_raw`, in protected mode: a Lua error
-//!   there (out of memory) unwinds to mlua's protected call, and the closure it crosses
-//!   holds nothing to drop. `lua_resume` itself never raises: the script's errors come
-//!   back as its status, with the error value on the thread's stack. The thread is one of
-//!   this VM's (the same global state, as `lua_xmove` requires), and it is new, reset or
-//!   suspended by a yield of the script (Lua checks that and fails the resume otherwise).
+//! - **Resuming.** `lua_resume` never raises: the script's errors come back as its status,
+//!   with the error value on the thread's stack. The thread is one of this VM's (the same
+//!   global state, as `lua_xmove` requires), and it is new, reset or suspended by a yield
+//!   of the script (Lua checks that and fails the resume otherwise). Moving values between
+//!   the thread and mlua happens inside mlua's `exec_raw`, in protected mode, and the
+//!   closures it runs hold nothing to drop.
+//! - **Before a run.** [`start`] works on the thread's stack, which holds only the
+//!   script's function, and leaves it so. The registry references in [`Refs`] are made
+//!   once per VM and never released, so they always name the same tables; refilling
+//!   `KEYS`/`ARGV` allocates only strings and table parts (see "No long jumps" below).
 //! - **The `Shared` pointer.** The closure's upvalue points into an `Rc<Shared>` that the
 //!   Lua state itself keeps alive as app data ([`super::build`] sets it, nothing removes
 //!   it), so it is valid whenever Lua can call the closure. `Shared` is only ever used
 //!   through shared references and its `RefCell`/`Cell` fields.
 //! - **The stack.** A C function gets `LUA_MINSTACK` (20) free slots; these push at most
-//!   three values, plus two while filling an array table, or (`P.inputs`) five.
+//!   three values, plus two while filling an array table. [`start`] asks for eight slots
+//!   on the thread first and uses at most seven.
 //! - **`lua_next`.** [`refill`] starts its traversal at key n, which it has just set (or
 //!   at nil), so the key is in the table and `lua_next` does not raise; during it only
 //!   existing fields are set (to nil), as Lua allows.
@@ -45,14 +51,16 @@
 //!   the bytes are copied into the argument buffer at once.
 //! - **No long jumps over Rust frames with destructors.** The Lua functions called here
 //!   raise errors only when memory runs out: the VM has no memory limit, and mlua's
-//!   allocator aborts the process rather than fail. Pushing happens only after every
-//!   check, so nothing is left half-pushed.
+//!   allocator aborts the process rather than fail (it returns null only for a request
+//!   above `isize::MAX` bytes, which no value here comes near). The collector steps they
+//!   may run call no finalizer that can raise (the sandbox exposes no way to set `__gc`).
+//!   Pushing happens only after every check, so nothing is left half-pushed.
 //! - **No unwinding into C.** A panic inside (a bug) aborts the process instead of
 //!   unwinding through Lua's C frames.
 
 use super::{HostReply, Shared, Waiting};
 use crate::protocol::Reply;
-use mlua::{Function, IntoLuaMulti, Lua, Thread, Value, ffi};
+use mlua::{Function, IntoLuaMulti, Lua, Table, Thread, Value, ffi};
 use std::os::raw::{c_int, c_void};
 use std::rc::Rc;
 
@@ -64,73 +72,6 @@ pub(super) static FINISH: u8 = 2;
 /// The marker `mark` as a light userdata value for the sandbox.
 pub(super) fn marker(mark: &'static u8) -> mlua::Value {
     mlua::Value::LightUserData(mlua::LightUserData(std::ptr::from_ref(mark).cast_mut().cast()))
-}
-
-/// How a script's thread stopped: it returned (its first value), raised (the error
-/// value), or yielded (a `redis.call` waiting for its reply).
-pub(super) enum Resumed {
-    Returned(Value),
-    Raised(Value),
-    Yielded,
-}
-
-/// Starts `thread` (new or reset, its function pushed) after calling `begin` (no
-/// arguments, no results), or resumes it (suspended by a yield) with `args` when `begin`
-/// is `None`.
-pub(super) fn resume(
-    lua: &Lua,
-    thread: &Thread,
-    begin: Option<&Function>,
-    args: impl IntoLuaMulti,
-) -> mlua::Result<Resumed> {
-    const RETURNED: i64 = 0;
-    const YIELDED: i64 = 1;
-    const RAISED: i64 = 2;
-    let thread_state = thread.state();
-    let call_begin = begin.is_some();
-    // SAFETY: see the module doc ("Resuming"). exec_raw pushed `begin` or `args` on
-    // `state`; what is left on it at the end is the result (code, value).
-    let (code, value): (i64, Value) = unsafe {
-        let run = |state: *mut ffi::lua_State| {
-            let mut nargs = ffi::lua_gettop(state);
-            if call_begin {
-                ffi::lua_call(state, 0, 0);
-                nargs = 0;
-            }
-            ffi::lua_checkstack(thread_state, nargs + 1);
-            ffi::lua_xmove(state, thread_state, nargs);
-            match ffi::lua_resume_(thread_state, nargs) {
-                ffi::LUA_OK => {
-                    let returned = ffi::lua_gettop(thread_state);
-                    ffi::lua_pushinteger(state, RETURNED);
-                    if returned > 0 {
-                        ffi::lua_settop(thread_state, 1);
-                        ffi::lua_xmove(thread_state, state, 1);
-                    } else {
-                        ffi::lua_pushnil(state);
-                    }
-                }
-                ffi::LUA_YIELD => {
-                    ffi::lua_settop(thread_state, 0);
-                    ffi::lua_pushinteger(state, YIELDED);
-                    ffi::lua_pushnil(state);
-                }
-                _ => {
-                    ffi::lua_pushinteger(state, RAISED);
-                    ffi::lua_xmove(thread_state, state, 1);
-                }
-            }
-        };
-        match begin {
-            Some(begin) => lua.exec_raw(begin, run)?,
-            None => lua.exec_raw(args, run)?,
-        }
-    };
-    Ok(match code {
-        RETURNED => Resumed::Returned(value),
-        YIELDED => Resumed::Yielded,
-        _ => Resumed::Raised(value),
-    })
 }
 
 /// The `redis.call` primitive: `(raise, command, args...)` -> `(raise_now, value, status)`,
@@ -147,55 +88,168 @@ pub(super) fn call_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Fun
     }
 }
 
-/// The sandbox's `P.inputs` (called by `begin`): `KEYS` and `ARGV` filled from
-/// [`Shared::set_inputs`]'s values (taken: a second call returns nothing), or nothing when
-/// the run has none. The two tables are the last run's, emptied (see [`refill`]).
-pub(super) fn inputs_primitive(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Function> {
-    let ptr = Rc::as_ptr(shared).cast_mut().cast::<c_void>();
-    // SAFETY: as in call_primitive, with two empty tables as the closure's other upvalues.
-    unsafe {
-        lua.exec_raw::<Function>((), |state| {
-            ffi::lua_pushlightuserdata(state, ptr);
-            ffi::lua_createtable(state, 0, 0);
-            ffi::lua_createtable(state, 0, 0);
-            ffi::lua_pushcclosure(state, inputs_c, 3);
-        })
+/// How a script's thread stopped: it returned (its first value, as a reply when it is a
+/// string or a number, else as a value to convert), raised (the error value), or yielded
+/// (a `redis.call` waiting for its reply).
+pub(super) enum Resumed {
+    Replied(Reply),
+    Returned(Value),
+    Raised(Value),
+    Yielded,
+}
+
+/// Registry references to what the driver sets before each run: the table behind the
+/// read-only globals (for `KEYS` and `ARGV`), the sandbox's `run_state`, and the `KEYS`
+/// and `ARGV` tables, reused from run to run (see [`refill`]).
+pub(super) struct Refs {
+    content: c_int,
+    run_state: c_int,
+    keys: c_int,
+    argv: c_int,
+}
+
+impl Refs {
+    /// References to `content` and `run_state` (kept for the VM's life), and two new tables.
+    pub(super) fn new(lua: &Lua, content: &Table, run_state: &Table) -> mlua::Result<Refs> {
+        // SAFETY: exec_raw runs this in protected mode with (content, run_state) on the
+        // stack; luaL_ref pops the top value into the registry; the four references are
+        // pushed as the results.
+        let (content, run_state, keys, argv): (c_int, c_int, c_int, c_int) = unsafe {
+            lua.exec_raw((content, run_state), |state| {
+                let run_state = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                let content = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                ffi::lua_createtable(state, 0, 0);
+                let keys = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                ffi::lua_createtable(state, 0, 0);
+                let argv = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                for reference in [content, run_state, keys, argv] {
+                    ffi::lua_pushinteger(state, ffi::lua_Integer::from(reference));
+                }
+            })?
+        };
+        Ok(Refs { content, run_state, keys, argv })
     }
 }
 
-unsafe extern "C-unwind" fn inputs_c(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: the upvalue is the pointer inputs_primitive set (valid, see the module doc).
-    let shared = unsafe { &*ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)).cast::<Shared>() };
-    abort_on_panic(|| {
-        let Some(nkeys) = shared.input_keys.take() else { return 0 };
-        let Ok(inputs) = shared.inputs.try_borrow() else { return 0 };
-        let items = inputs.view();
-        let nkeys = nkeys.min(items.len());
-        let values = |range: std::ops::Range<usize>| range.map(|index| items.get(index));
-        // SAFETY: upvalues 2 and 3 are the tables inputs_primitive made, and refill uses
-        // five stack slots (module doc, "The stack").
-        unsafe {
-            refill(state, ffi::lua_upvalueindex(2), values(0..nkeys));
-            refill(state, ffi::lua_upvalueindex(3), values(nkeys..items.len()));
+/// Starts `thread` (new or reset, its function pushed): sets the sandbox's per-run state
+/// (`run_state[1] = 0`, and `KEYS`/`ARGV` from [`Shared::set_inputs`]'s values if the run
+/// has them) and resumes it.
+pub(super) fn start(lua: &Lua, thread: &Thread, shared: &Shared, refs: &Refs) -> mlua::Result<Resumed> {
+    let thread_state = thread.state();
+    // SAFETY: see the module doc ("Resuming", "Before a run"); the thread is not running
+    // and holds only its function, which this leaves on its stack alone.
+    unsafe {
+        let base = ffi::lua_gettop(thread_state);
+        ffi::lua_checkstack(thread_state, 8);
+        ffi::lua_rawgeti_(thread_state, ffi::LUA_REGISTRYINDEX, refs.run_state);
+        ffi::lua_pushinteger(thread_state, 0);
+        ffi::lua_rawseti_(thread_state, -2, 1);
+        ffi::lua_settop(thread_state, base);
+        if let Some(nkeys) = shared.input_keys.take()
+            && let Ok(inputs) = shared.inputs.try_borrow()
+        {
+            let items = inputs.view();
+            let nkeys = nkeys.min(items.len());
+            let values = |range: std::ops::Range<usize>| range.map(|index| items.get(index));
+            ffi::lua_rawgeti_(thread_state, ffi::LUA_REGISTRYINDEX, refs.content);
+            let content = ffi::lua_gettop(thread_state);
+            for (name, reference, range) in
+                [(&b"KEYS"[..], refs.keys, 0..nkeys), (&b"ARGV"[..], refs.argv, nkeys..items.len())]
+            {
+                push_bytes(thread_state, name);
+                refill(thread_state, reference, values(range));
+                ffi::lua_rawset(thread_state, content);
+            }
+            ffi::lua_settop(thread_state, base);
         }
-        2
-    })
+        let status = ffi::lua_resume_(thread_state, 0);
+        stopped(lua, thread_state, status)
+    }
+}
+
+/// Resumes `thread`, suspended by a yield of the script, with `args`.
+pub(super) fn resume(lua: &Lua, thread: &Thread, args: impl IntoLuaMulti) -> mlua::Result<Resumed> {
+    let thread_state = thread.state();
+    // SAFETY: see the module doc ("Resuming"): exec_raw pushed `args` on `state` and they
+    // move to the thread, whose yielded values were cleared when it stopped.
+    unsafe {
+        let nargs: c_int = lua.exec_raw(args, |state| {
+            let nargs = ffi::lua_gettop(state);
+            ffi::lua_checkstack(thread_state, nargs + 1);
+            ffi::lua_xmove(state, thread_state, nargs);
+            ffi::lua_pushinteger(state, ffi::lua_Integer::from(nargs));
+        })?;
+        let status = ffi::lua_resume_(thread_state, nargs);
+        stopped(lua, thread_state, status)
+    }
+}
+
+/// What the thread left after `lua_resume` answered `status`, its stack emptied (but for a
+/// raised error, which leaves the thread dead). Safety: the thread just stopped.
+unsafe fn stopped(lua: &Lua, thread_state: *mut ffi::lua_State, status: c_int) -> mlua::Result<Resumed> {
+    unsafe {
+        match status {
+            ffi::LUA_OK => {
+                if ffi::lua_gettop(thread_state) == 0 {
+                    return Ok(Resumed::Returned(Value::Nil));
+                }
+                ffi::lua_settop(thread_state, 1);
+                let reply = match ffi::lua_type(thread_state, 1) {
+                    ffi::LUA_TSTRING => {
+                        let mut len = 0usize;
+                        let ptr = ffi::lua_tolstring(thread_state, 1, &mut len);
+                        Some(Reply::Bulk(bytes::Bytes::copy_from_slice(std::slice::from_raw_parts(
+                            ptr.cast::<u8>(),
+                            len,
+                        ))))
+                    }
+                    ffi::LUA_TNUMBER => {
+                        Some(Reply::Int(super::convert::truncate_number(ffi::lua_tonumber(thread_state, 1))))
+                    }
+                    _ => None,
+                };
+                match reply {
+                    Some(reply) => {
+                        ffi::lua_settop(thread_state, 0);
+                        Ok(Resumed::Replied(reply))
+                    }
+                    None => Ok(Resumed::Returned(take_top(lua, thread_state)?)),
+                }
+            }
+            ffi::LUA_YIELD => {
+                ffi::lua_settop(thread_state, 0);
+                Ok(Resumed::Yielded)
+            }
+            _ => Ok(Resumed::Raised(take_top(lua, thread_state)?)),
+        }
+    }
+}
+
+/// Moves the value on top of the thread's stack into an mlua value. Safety: the thread is
+/// not running and has a value on top.
+unsafe fn take_top(lua: &Lua, thread_state: *mut ffi::lua_State) -> mlua::Result<Value> {
+    // SAFETY: exec_raw's stack gets the value, which becomes its result.
+    unsafe { lua.exec_raw((), |state| ffi::lua_xmove(thread_state, state, 1)) }
 }
 
 /// How many leftover entries a reused `KEYS`/`ARGV` table may have had cleared before it is
 /// replaced by a new one instead (so a script that filled it does not keep it large).
 const REUSE_LEFTOVERS_MAX: usize = 64;
 
-/// Pushes the table in upvalue `slot` holding exactly `values` as its array: the same
-/// table as the last run (no allocation) with the run's values written and anything else
-/// the last script left in it removed, metatable included; a new table (put in the slot)
-/// after a script left more than [`REUSE_LEFTOVERS_MAX`] entries. Reusing is safe because
-/// a script cannot keep a reference to the table past its run: everything it could store
-/// one in is read-only. Safety: `slot` holds a table; five free stack slots.
-unsafe fn refill<'a>(state: *mut ffi::lua_State, slot: c_int, values: impl ExactSizeIterator<Item = &'a [u8]> + Clone) {
+/// Pushes the table registered as `reference` holding exactly `values` as its array: the
+/// same table as the last run (no allocation) with the run's values written and anything
+/// else the last script left in it removed, metatable included; a new table (registered
+/// in its place) after a script left more than [`REUSE_LEFTOVERS_MAX`] entries. Reusing
+/// is safe because a script cannot keep a reference to the table past its run: everything
+/// it could store one in is read-only. Safety: `reference` is a table; five free slots.
+unsafe fn refill<'a>(
+    state: *mut ffi::lua_State,
+    reference: c_int,
+    values: impl ExactSizeIterator<Item = &'a [u8]> + Clone,
+) {
     unsafe {
         let n = values.len();
-        ffi::lua_pushvalue(state, slot);
+        ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, reference);
         let table = ffi::lua_gettop(state);
         fill(state, table, values.clone());
         // Leftovers: every key after n (the rest of the array part, then the hash part).
@@ -223,7 +277,7 @@ unsafe fn refill<'a>(state: *mut ffi::lua_State, slot: c_int, values: impl Exact
             ffi::lua_createtable(state, c_int::try_from(n).unwrap_or(0), 0);
             fill(state, ffi::lua_gettop(state), values);
             ffi::lua_pushvalue(state, -1);
-            ffi::lua_replace(state, slot);
+            ffi::lua_rawseti_(state, ffi::LUA_REGISTRYINDEX, reference);
         }
     }
 }

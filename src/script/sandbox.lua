@@ -102,12 +102,14 @@ local function xpcall_(f, h)
   return xpcall_finish(h, pcall_(f))
 end
 
-local user_depth = 0
+-- run_state[1]: how deep in coroutine.resume the script is (yield_ refuses at depth 0); the
+-- driver sets it to 0 before each run.
+local run_state = { 0 }
 local function resume_finish(co, ok, ...)
   if ok and co_status(co) == 'suspended' and select('#', ...) == 1 and (...) == PENDING then
     return resume_finish(co, co_resume(co, co_yield(PENDING)))
   end
-  user_depth = user_depth - 1
+  run_state[1] = run_state[1] - 1
   if not ok then
     if is_killed() then error((...), 0) end
     return false, error_value((...))
@@ -115,7 +117,7 @@ local function resume_finish(co, ok, ...)
   return ok, ...
 end
 local function resume_(co, ...)
-  user_depth = user_depth + 1
+  run_state[1] = run_state[1] + 1
   return resume_finish(co, co_resume(co, ...))
 end
 local function pack(...) return { n = select('#', ...), ... } end
@@ -130,7 +132,7 @@ local function wrap_(f)
   end
 end
 local function yield_(...)
-  if user_depth <= 0 then
+  if run_state[1] <= 0 then
     note()
     error('attempt to yield across metamethod/C-call boundary', 0)
   end
@@ -285,16 +287,7 @@ real_of[G] = content
 content._G = G
 setmetatable(G, { __index = content, __newindex = readonly_newindex })
 
--- Called before each run: resets the coroutine depth and sets KEYS and ARGV when the run
--- has them (P.inputs). The driver then runs the script's function in a thread of its own
--- (reusing finished ones) and resumes it after each "pending" yield.
-local inputs = P.inputs
-local function begin()
-  user_depth = 0
-  local keys, argv = inputs()
-  if keys then
-    rawset(content, 'KEYS', keys)
-    rawset(content, 'ARGV', argv)
-  end
-end
-return begin, content
+-- Before each run the driver sets run_state[1] to 0 and content.KEYS/ARGV (src/script/raw.rs),
+-- then runs the script's function in a thread of its own (reusing finished ones) and
+-- resumes it after each "pending" yield.
+return content, run_state
