@@ -725,7 +725,7 @@ pub(crate) fn note_location(lua: &Lua, shared: &Shared) -> Option<String> {
 /// read-only globals).
 fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, raw::Refs, Table)> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
-    // A script run leaves a little garbage (KEYS, ARGV, replies); collecting only once the
+    // A script run leaves a little garbage (key strings, replies); collecting only once the
     // heap is 4x its live size (Lua's default: 2x) halves the collector's share of a short
     // script's CPU, at a cost of a few hundred KB per VM.
     lua.gc_set_mode(mlua::state::GcMode::Incremental(mlua::state::GcIncParams::default().pause(GC_PAUSE)));
