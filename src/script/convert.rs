@@ -39,18 +39,14 @@ pub fn error_table(lua: &Lua, buf: &[u8]) -> mlua::Result<Table> {
     Ok(t)
 }
 
-/// A Lua number as a command argument: `%.17g`, as Redis formats numbers passed to redis.call.
-pub fn number_arg(n: f64) -> String {
-    crate::util::num::format_double(n)
-}
-
-/// Appends a Lua number to redis.call's arguments as [`number_arg`] formats it, with a
-/// shortcut for an integral number below 10^17 (which `%.17g` writes as its digits).
+/// Appends a Lua number to redis.call's arguments: `%.17g`, as Redis formats numbers passed
+/// to redis.call, with a shortcut for an integral number below 10^17 (which `%.17g`
+/// writes as its digits).
 pub fn push_number_arg(argv: &mut OwnedArgs, n: f64) {
     if n.fract() == 0.0 && n.abs() < 1e17 && !(n == 0.0 && n.is_sign_negative()) {
         argv.push(crate::util::num::int_text(n as i64, &mut Default::default()));
     } else {
-        argv.push(number_arg(n).as_bytes());
+        argv.push(crate::util::num::format_double(n).as_bytes());
     }
 }
 

@@ -584,8 +584,7 @@ impl Engine {
         match bound {
             Ok(func) => {
                 let (name, line, busy) = (&callable.name, callable.def.fallback_line, &self.functions.busy);
-                fvm.vm.shared.clear_inputs();
-                fvm.vm.run_func(func, name, line, host, busy).await
+                fvm.vm.run_func(func, None, name, line, host, busy).await
             }
             Err(e) => Reply::error(format!("ERR {e}")),
         }

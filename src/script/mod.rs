@@ -394,33 +394,11 @@ pub(crate) struct Shared {
     call_args: RefCell<OwnedArgs>,
     /// A reply the `redis.call` primitive left for `P.finish` to convert: (reply, raise, resp).
     finishing: RefCell<Option<(Reply, bool, u8)>>,
-    /// The keys then the arguments of the next run, and how many keys (`None`: the run
-    /// sets no `KEYS` and `ARGV`, as a function's). [`raw::start`] takes them.
-    inputs: RefCell<OwnedArgs>,
-    input_keys: Cell<Option<usize>>,
     /// Where the last error raised by a `redis.*` primitive was raised: (source, line).
     location: RefCell<Option<(String, usize)>>,
     kill_raised: Cell<bool>,
     busy: Arc<BusyControl>,
     pub(crate) rand: Cell<u64>,
-}
-
-impl Shared {
-    /// Keeps the keys and arguments of the next run for [`raw::start`] (see [`Shared::inputs`]).
-    fn set_inputs(&self, keys: &[&[u8]], argv: &[&[u8]]) {
-        let mut args = self.inputs.borrow_mut();
-        args.clear();
-        for item in keys.iter().chain(argv) {
-            args.push(item);
-        }
-        self.input_keys.set(Some(keys.len()));
-    }
-
-    /// The next run sets no `KEYS` and `ARGV` (a function's).
-    fn clear_inputs(&self) {
-        self.inputs.borrow_mut().clear();
-        self.input_keys.set(None);
-    }
 }
 
 struct RunCtx {
@@ -494,8 +472,6 @@ impl Vm {
             waiting: RefCell::new(None),
             call_args: RefCell::new(OwnedArgs::default()),
             finishing: RefCell::new(None),
-            inputs: RefCell::new(OwnedArgs::default()),
-            input_keys: Cell::new(None),
             location: RefCell::new(None),
             kill_raised: Cell::new(false),
             busy,
@@ -548,8 +524,8 @@ impl Vm {
         host: Rc<dyn ScriptHost>,
         busy: &BusyControl,
     ) -> Reply {
-        self.shared.set_inputs(keys, argv);
-        self.run_func(prepared.func.clone(), &prepared.sha, prepared.last_line, host, busy).await
+        let inputs = Some(raw::Inputs { keys, argv });
+        self.run_func(prepared.func.clone(), inputs, &prepared.sha, prepared.last_line, host, busy).await
     }
 
     /// Runs `func` (no arguments) as a script named `name` (its SHA, or a function's name);
@@ -557,6 +533,7 @@ impl Vm {
     async fn run_func(
         &self,
         func: Function,
+        inputs: Option<raw::Inputs<'_>>,
         name: &str,
         fallback_line: usize,
         host: Rc<dyn ScriptHost>,
@@ -568,7 +545,7 @@ impl Vm {
         busy.start();
         // Ends the run even if this future is dropped while the script is suspended.
         let _end = RunEnd { shared: &self.shared, busy };
-        let outcome = self.drive(func).await;
+        let outcome = self.drive(func, inputs).await;
         let resp = self.shared.run.borrow().as_ref().map_or(2, |r| r.resp);
         match outcome {
             Ok(raw::Resumed::Replied(reply)) => reply,
@@ -579,11 +556,12 @@ impl Vm {
         }
     }
 
-    /// Runs `func` in a thread of its own until it ends, awaiting the replies it waits for:
-    /// how it ended (returned or raised; never `Yielded`).
-    async fn drive(&self, func: Function) -> mlua::Result<raw::Resumed> {
+    /// Runs `func` in a thread of its own, with `KEYS` and `ARGV` from `inputs` if given,
+    /// until it ends, awaiting the replies it waits for: how it ended (returned or raised;
+    /// never `Yielded`).
+    async fn drive(&self, func: Function, inputs: Option<raw::Inputs<'_>>) -> mlua::Result<raw::Resumed> {
         let script = self.thread_for(&self.spare_script, func)?;
-        let mut stopped = raw::start(&self.lua, &script, &self.shared, &self.refs)?;
+        let mut stopped = raw::start(&self.lua, &script, &self.refs, inputs)?;
         loop {
             match stopped {
                 raw::Resumed::Yielded => {}
@@ -715,6 +693,11 @@ fn user_frame(lua: &Lua) -> Option<(String, String, usize)> {
     None
 }
 
+/// Where the running user code is: (source, line) of [`user_frame`].
+fn call_site(lua: &Lua) -> Option<(String, usize)> {
+    user_frame(lua).map(|(source, _, line)| (source, line))
+}
+
 pub(crate) fn note_location(lua: &Lua, shared: &Shared) -> Option<String> {
     let (source, short, line) = user_frame(lua)?;
     *shared.location.borrow_mut() = Some((source, line));
@@ -766,7 +749,7 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, raw::Refs, Table
                 let Some((reply, raise, resp)) = sh.finishing.borrow_mut().take() else {
                     return Err(mlua::Error::runtime("ERR no reply to finish"));
                 };
-                finish_call(lua, &sh, &reply, resp, raise, || user_frame(lua).map(|(source, _, line)| (source, line)))
+                finish_call(lua, &sh, &reply, resp, raise, || call_site(lua))
             })?,
         )?;
         let sh = shared.clone();
@@ -777,7 +760,7 @@ fn build(shared: &Rc<Shared>, tick: Tick) -> mlua::Result<(Lua, raw::Refs, Table
                     && waiting.raise
                     && waiting.location.is_none()
                 {
-                    waiting.location = user_frame(lua).map(|(source, _, line)| (source, line));
+                    waiting.location = call_site(lua);
                 }
                 Ok(())
             })?,

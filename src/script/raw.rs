@@ -131,10 +131,17 @@ impl Refs {
     }
 }
 
+/// A script run's keys and arguments.
+#[derive(Clone, Copy)]
+pub(super) struct Inputs<'a> {
+    pub(super) keys: &'a [&'a [u8]],
+    pub(super) argv: &'a [&'a [u8]],
+}
+
 /// Starts `thread` (new or reset, its function pushed): sets the sandbox's per-run state
-/// (`run_state[1] = 0`, and `KEYS`/`ARGV` from [`Shared::set_inputs`]'s values if the run
-/// has them) and resumes it.
-pub(super) fn start(lua: &Lua, thread: &Thread, shared: &Shared, refs: &Refs) -> mlua::Result<Resumed> {
+/// (`run_state[1] = 0`, and `KEYS`/`ARGV` from `inputs` if the run has them; a function's
+/// run has none) and resumes it.
+pub(super) fn start(lua: &Lua, thread: &Thread, refs: &Refs, inputs: Option<Inputs<'_>>) -> mlua::Result<Resumed> {
     let thread_state = thread.state();
     // SAFETY: see the module doc ("Resuming", "Before a run"); the thread is not running
     // and holds only its function, which this leaves on its stack alone.
@@ -145,19 +152,12 @@ pub(super) fn start(lua: &Lua, thread: &Thread, shared: &Shared, refs: &Refs) ->
         ffi::lua_pushinteger(thread_state, 0);
         ffi::lua_rawseti_(thread_state, -2, 1);
         ffi::lua_settop(thread_state, base);
-        if let Some(nkeys) = shared.input_keys.take()
-            && let Ok(inputs) = shared.inputs.try_borrow()
-        {
-            let items = inputs.view();
-            let nkeys = nkeys.min(items.len());
-            let values = |range: std::ops::Range<usize>| range.map(|index| items.get(index));
+        if let Some(Inputs { keys, argv }) = inputs {
             ffi::lua_rawgeti_(thread_state, ffi::LUA_REGISTRYINDEX, refs.content);
             let content = ffi::lua_gettop(thread_state);
-            for (name, reference, range) in
-                [(&b"KEYS"[..], refs.keys, 0..nkeys), (&b"ARGV"[..], refs.argv, nkeys..items.len())]
-            {
+            for (name, reference, values) in [(&b"KEYS"[..], refs.keys, keys), (&b"ARGV"[..], refs.argv, argv)] {
                 push_bytes(thread_state, name);
-                refill(thread_state, reference, values(range));
+                refill(thread_state, reference, values.iter().copied());
                 ffi::lua_rawset(thread_state, content);
             }
             ffi::lua_settop(thread_state, base);
@@ -195,14 +195,7 @@ unsafe fn stopped(lua: &Lua, thread_state: *mut ffi::lua_State, status: c_int) -
                 }
                 ffi::lua_settop(thread_state, 1);
                 let reply = match ffi::lua_type(thread_state, 1) {
-                    ffi::LUA_TSTRING => {
-                        let mut len = 0usize;
-                        let ptr = ffi::lua_tolstring(thread_state, 1, &mut len);
-                        Some(Reply::Bulk(bytes::Bytes::copy_from_slice(std::slice::from_raw_parts(
-                            ptr.cast::<u8>(),
-                            len,
-                        ))))
-                    }
+                    ffi::LUA_TSTRING => Some(Reply::Bulk(bytes::Bytes::copy_from_slice(stack_bytes(thread_state, 1)))),
                     ffi::LUA_TNUMBER => {
                         Some(Reply::Int(super::convert::truncate_number(ffi::lua_tonumber(thread_state, 1))))
                     }
@@ -320,11 +313,7 @@ unsafe fn call_on_stack(state: *mut ffi::lua_State, shared: &Shared) -> c_int {
         argv.clear();
         for index in 2..=top {
             match ffi::lua_type(state, index) {
-                ffi::LUA_TSTRING => {
-                    let mut len = 0usize;
-                    let ptr = ffi::lua_tolstring(state, index, &mut len);
-                    argv.push(std::slice::from_raw_parts(ptr.cast::<u8>(), len));
-                }
+                ffi::LUA_TSTRING => argv.push(stack_bytes(state, index)),
                 ffi::LUA_TNUMBER => super::convert::push_number_arg(&mut argv, ffi::lua_tonumber(state, index)),
                 _ => {
                     shared.call_args.replace(argv);
@@ -384,6 +373,16 @@ unsafe fn push_reply(state: *mut ffi::lua_State, reply: &Reply, resp: u8) {
             }
             _ => ffi::lua_pushnil(state),
         }
+    }
+}
+
+/// The bytes of the string at `index`, valid while it stays on the stack. Safety: the
+/// value at `index` is a string (so `lua_tolstring` converts nothing).
+unsafe fn stack_bytes<'a>(state: *mut ffi::lua_State, index: c_int) -> &'a [u8] {
+    unsafe {
+        let mut len = 0usize;
+        let ptr = ffi::lua_tolstring(state, index, &mut len);
+        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
     }
 }
 

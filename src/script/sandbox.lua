@@ -158,8 +158,8 @@ local redis = {}
 -- raw_call answers (raise, value, status); a status reply comes as its text with status
 -- set. In place of raise it may answer a marker: SLOW when it ran nothing (bad_call makes
 -- the error), FINISH when finish must convert the reply, or PENDING when the reply must be
--- waited for: yielding it suspends the script until the runner's driver resumes it with
--- the reply (after locate noted the line of the call, for an error raised there).
+-- waited for: yielding it suspends the script until the driver (Vm::drive) resumes it
+-- with the reply (after locate noted the line of the call, for an error raised there).
 redis.call = function(...)
   local raise, v, status = raw_call(true, ...)
   if raise == FINISH then raise, v, status = finish()
