@@ -173,6 +173,24 @@ pub(crate) struct Reactor {
     /// refcell) every time. Acquire during initialization
     preempt_ptr_head: *const u32,
     preempt_ptr_tail: *const AtomicU32,
+
+    /// A readiness source polled outside io_uring (tallkv patch).
+    external_poller: RefCell<Option<ExternalPoller>>,
+}
+
+/// A readiness source of the application's own, such as an epoll instance, that the
+/// reactor polls once per loop, and watches with one io_uring poll only while it sleeps
+/// (tallkv patch). While the executor is busy, readiness costs no io_uring request at
+/// all; the watch armed for a sleep stays armed until it fires, so a thread that wakes
+/// for another reason and sleeps again arms nothing new.
+struct ExternalPoller {
+    /// Readable when the source has something to report.
+    fd: RawFd,
+    /// Collects what the source reports and wakes the tasks concerned; returns how
+    /// many it woke.
+    poll: Box<dyn FnMut() -> usize>,
+    /// The io_uring poll armed on `fd` for a sleep, until it fires.
+    sleep_watch: Option<Source>,
 }
 
 impl Reactor {
@@ -193,6 +211,7 @@ impl Reactor {
             record_io_latencies,
             preempt_ptr_head,
             preempt_ptr_tail: preempt_ptr_tail as _,
+            external_poller: RefCell::new(None),
         })
     }
 
@@ -861,13 +880,65 @@ impl Reactor {
     fn process_external_events(&self) -> (Option<Duration>, usize) {
         let (next_timer, mut woke) = self.process_timers();
         woke += self.process_shared_channels();
+        woke += self.poll_external();
         (next_timer, woke)
+    }
+
+    /// Installs the readiness source polled once per loop (tallkv patch).
+    pub(crate) fn set_external_poller(&self, fd: RawFd, poll: Box<dyn FnMut() -> usize>) {
+        self.external_poller.replace(Some(ExternalPoller {
+            fd,
+            poll,
+            sleep_watch: None,
+        }));
+    }
+
+    fn poll_external(&self) -> usize {
+        // Called without the cell borrowed: the poller wakes tasks.
+        let Some(mut poller) = self.external_poller.borrow_mut().take() else {
+            return 0;
+        };
+        let woke = (poller.poll)();
+        self.external_poller.replace(Some(poller));
+        woke
+    }
+
+    /// Before a sleep: makes sure an io_uring poll watches the external source.
+    fn watch_external_for_sleep(&self) {
+        let mut slot = self.external_poller.borrow_mut();
+        if let Some(poller) = slot.as_mut() {
+            let fired = poller
+                .sleep_watch
+                .as_ref()
+                .map_or(true, |watch| watch.result().is_some());
+            if fired {
+                // Not on behalf of any task queue: the executor is between them.
+                let watch = sys::Source::new(
+                    IoRequirements::default(),
+                    poller.fd,
+                    SourceType::PollAdd,
+                    None,
+                    None,
+                );
+                // A waiter, so that its completion counts as an event: one that
+                // completes as it is submitted then keeps the thread from sleeping.
+                watch.add_waiter_many(std::task::Waker::noop().clone());
+                self.sys
+                    .poll_ready(&watch, common_flags() | read_flags());
+                poller.sleep_watch = Some(watch);
+            }
+        }
     }
 
     /// Processes new events, blocking until the first event or the timeout.
     pub(crate) fn react(&self, timeout: impl Fn() -> Option<Duration>) -> io::Result<bool> {
         // Process ready timers.
         let (next_timer, woke) = self.process_external_events();
+
+        // tallkv patch: a sleep must wake when the external source has something.
+        if woke == 0 && timeout().is_none() {
+            self.watch_external_for_sleep();
+        }
 
         // Block on I/O events.
         match self

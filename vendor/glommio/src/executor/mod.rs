@@ -1325,6 +1325,14 @@ impl LocalExecutor {
         loop {
             self.reactor.sys.install_eventfd();
             if self.need_preempt() {
+                // tallkv patch: preempted before any queue ran, with queues still
+                // holding tasks: report work, so that the loop polls I/O and comes
+                // back instead of parking (sleeping) with runnable tasks. (Preemption
+                // events can arrive here whenever a syscall runs deferred io_uring
+                // task work, such as `install_eventfd`'s submission.)
+                if !ran && !self.queues.borrow().active_executors.is_empty() {
+                    return true;
+                }
                 break;
             }
             if !self.run_one_task_queue() {
@@ -2080,6 +2088,16 @@ pub unsafe fn spawn_scoped_local_into<'a, T>(
 pub struct ExecutorProxy {}
 
 impl ExecutorProxy {
+    /// Installs a readiness source of the application's own on this thread's
+    /// executor (tallkv patch): `poll` is called once per loop of the executor and
+    /// before it sleeps, collects what the source reports, wakes the tasks concerned
+    /// and returns how many it woke; `fd` must be readable whenever the source has
+    /// something to report (an epoll instance is), and stay open while installed. The
+    /// executor watches `fd` with io_uring only while it sleeps.
+    pub fn set_external_poller(&self, fd: std::os::unix::io::RawFd, poll: Box<dyn FnMut() -> usize>) {
+        self.reactor().set_external_poller(fd, poll);
+    }
+
     /// Checks if this task has run for too long and need to be preempted. This
     /// is useful for situations where we can't call .await, for instance,
     /// if a [`RefMut`] is held. If this tests true, then the user is

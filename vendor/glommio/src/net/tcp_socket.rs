@@ -386,6 +386,13 @@ impl<B: RxBuf> AsRawFd for TcpStream<B> {
     }
 }
 
+// tallkv patch: lets a caller register the socket with an epoll instance of its own.
+impl<B: RxBuf> std::os::fd::AsFd for TcpStream<B> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.stream.stream().as_fd()
+    }
+}
+
 impl FromRawFd for TcpStream {
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
         let socket = socket2::Socket::from_raw_fd(fd);

@@ -854,6 +854,11 @@ impl UringCommon for PollRing {
     }
 
     fn submit_one_event(&mut self, queue: &mut VecDeque<UringDescriptor>) -> Option<bool> {
+        // tallkv patch: no clock reading when there is nothing to submit (the
+        // common case: this runs for each queue of each ring, several times a loop).
+        if queue.is_empty() {
+            return Some(false);
+        }
         let source_map = &mut *self.source_map.borrow_mut();
         let now = Instant::now();
 
@@ -1190,6 +1195,11 @@ impl UringCommon for SleepableRing {
     }
 
     fn submit_one_event(&mut self, queue: &mut VecDeque<UringDescriptor>) -> Option<bool> {
+        // tallkv patch: no clock reading when there is nothing to submit (the
+        // common case: this runs for each queue of each ring, several times a loop).
+        if queue.is_empty() {
+            return Some(false);
+        }
         let source_map = &mut *self.source_map.borrow_mut();
         let now = Instant::now();
 
@@ -1226,6 +1236,8 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
+    /// When the armed latency preemption timer fires (tallkv patch).
+    latency_preemption_deadline: Cell<Option<Instant>>,
     throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
@@ -1357,6 +1369,7 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
+            latency_preemption_deadline: Cell::new(None),
             throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
@@ -1740,6 +1753,14 @@ impl Reactor {
         ring.sleep(&link_rings).or_else(Self::busy_ok).map(|_| {})
     }
 
+    /// Whether a latency preemption timer is armed and has not fired (tallkv patch).
+    fn latency_preemption_timer_pending(&self) -> bool {
+        let timer = self.latency_preemption_timeout_src.take();
+        let pending = timer.as_ref().is_some_and(|src| src.result().is_none());
+        self.latency_preemption_timeout_src.set(timer);
+        pending
+    }
+
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
         self.poll_ring.borrow_mut().poll(woke)?;
         self.main_ring.borrow_mut().poll(woke)?;
@@ -1818,22 +1839,44 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
-        // Cancel the old timer regardless of whether we can sleep:
-        // if we won't sleep, we will register the new timer with its new
-        // value.
-        //
-        // But if we will sleep, there might be a timer registered that needs
-        // to be removed otherwise we'll wake up when it expires.
-        drop(self.latency_preemption_timeout_src.take());
+        // tallkv patch: a preemption timer that has not fired stays armed from one
+        // call to the next, instead of being cancelled and armed again each time (a
+        // cancellation and a timeout submitted per loop of the executor, and more per
+        // sleep). The latency timer is kept if it fires no later than a fresh one would:
+        // a task queue may then get a shorter slice, never a longer one. It is kept when
+        // we sleep too: it then wakes the thread once, at most one preemption period
+        // after it went idle, and is not armed again until the thread has work.
+        let latency_timer = self
+            .latency_preemption_timeout_src
+            .take()
+            .filter(|src| src.result().is_none());
+        let latency_timer_kept = match (&latency_timer, preempt_timer(), self.latency_preemption_deadline.get()) {
+            (Some(_), None, _) => true,
+            (Some(_), Some(duration), Some(deadline)) => deadline <= Instant::now() + duration,
+            _ => false,
+        };
+        if latency_timer_kept {
+            self.latency_preemption_timeout_src.set(latency_timer);
+        } else {
+            // Cancel the old timer (if it has not fired): we will register the new
+            // timer with its new value.
+            drop(latency_timer);
+            self.latency_preemption_deadline.set(None);
+        }
 
         // Schedule the throughput-based timeout immediately: it won't matter if we end
-        // up sleeping.
-        self.throughput_preemption_timeout_src.replace(Some(
-            main_ring.prepare_throughput_preemption_timer(
-                self.ring_depth() as u32,
-                self.eventfd_src.raw(),
-            ),
-        ));
+        // up sleeping. (tallkv patch: unless the one armed has not fired yet.)
+        let throughput_timer = self
+            .throughput_preemption_timeout_src
+            .take()
+            .filter(|src| src.result().is_none())
+            .unwrap_or_else(|| {
+                main_ring.prepare_throughput_preemption_timer(
+                    self.ring_depth() as u32,
+                    self.eventfd_src.raw(),
+                )
+            });
+        self.throughput_preemption_timeout_src.set(Some(throughput_timer));
 
         // This will only dispatch if we run out of sqes. Which means until
         // flush_rings! nothing is really send to the kernel...
@@ -1854,9 +1897,20 @@ impl Reactor {
         if should_sleep {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
-            if let Some(dur) = user_timer {
+            // (tallkv patch: a kept timer that has not fired and fires first wakes
+            // us in time too.)
+            let now = Instant::now();
+            let kept_fires_first = |dur: Duration| {
+                self.latency_preemption_timer_pending()
+                    && self
+                        .latency_preemption_deadline
+                        .get()
+                        .is_some_and(|deadline| deadline <= now + dur)
+            };
+            if let Some(dur) = user_timer.filter(|dur| !kept_fires_first(*dur)) {
                 self.latency_preemption_timeout_src
                     .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
+                self.latency_preemption_deadline.set(Some(now + dur));
                 assert!(flush_rings!(lat_ring)? > 0);
             }
             // From this moment on the remote executors are aware that we are sleeping
@@ -1884,9 +1938,14 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            self.latency_preemption_timeout_src
-                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
-            flush_rings!(lat_ring, main_ring)?;
+            // (tallkv patch: the kept timer may have fired since it was kept.)
+            if !self.latency_preemption_timer_pending() {
+                self.latency_preemption_timeout_src
+                    .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+                self.latency_preemption_deadline
+                    .set(Some(Instant::now() + preempt));
+                flush_rings!(lat_ring, main_ring)?;
+            }
         }
 
         // A Note about `need_preempt`:
