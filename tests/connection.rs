@@ -501,3 +501,46 @@ fn time_and_cluster_keyslot() {
     assert_eq!(cmd(&mut r, "CLUSTER KEYSLOT"), "-ERR wrong number of arguments for 'cluster|keyslot' command\r\n");
     assert_eq!(cmd(&mut r, "CLUSTER INFO"), "-ERR unknown subcommand 'INFO'. Try CLUSTER HELP.\r\n");
 }
+
+/// Input is read as it arrives, however it is cut, on connections that come and go: a
+/// request sent a few bytes at a time with pauses, a pipeline far larger than one read,
+/// and connections opened and closed in between (each thread reuses the readiness slots
+/// of closed connections), all answered on every thread.
+#[test]
+fn input_is_read_however_it_arrives_on_connections_that_come_and_go() {
+    let server = Server::start_sharded();
+    let mut keep: Vec<Raw> = (0..8).map(|_| server.raw()).collect();
+    for round in 0..3 {
+        // Connections that close at once free their slots for the next ones.
+        for _ in 0..50 {
+            let mut gone = server.raw();
+            assert_eq!(gone.cmd(&[b"PING"]), b"+PONG\r\n".to_vec());
+        }
+        for (i, r) in keep.iter_mut().enumerate() {
+            // A request in pieces, with pauses longer than a read takes.
+            let key = format!("piece:{round}:{i}");
+            let request = format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$5\r\nvalue\r\n", key.len());
+            for piece in request.as_bytes().chunks(7) {
+                r.send(piece);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            assert_eq!(r.read_reply(), b"+OK\r\n".to_vec());
+            // A pipeline of 5000 commands (about 150 KB, many reads' worth).
+            let mut pipeline = Vec::new();
+            for n in 0..5000 {
+                let arg = format!("{round}-{i}-{n}");
+                pipeline.extend_from_slice(format!("*2\r\n$4\r\nECHO\r\n${}\r\n{arg}\r\n", arg.len()).as_bytes());
+            }
+            r.send(&pipeline);
+            for n in 0..5000 {
+                let arg = format!("{round}-{i}-{n}");
+                assert_eq!(r.read_reply(), format!("${}\r\n{arg}\r\n", arg.len()).into_bytes());
+            }
+            assert_eq!(cmd(r, &format!("GET {key}")), bulk("value"));
+        }
+    }
+    // The kept connections and a fresh one still see everything.
+    let mut fresh = server.raw();
+    assert_eq!(cmd(&mut fresh, "GET piece:2:7"), bulk("value"));
+    keep.clear();
+}

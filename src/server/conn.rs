@@ -4,11 +4,12 @@
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
 use super::clients::{ClientHandle, ClientInfo, Interrupt, ReplyMode};
 use super::dispatch::{self, RemoteBatch, Route};
+use super::readiness::{Readiness, Registration};
 use super::{Session, pubsub};
 use crate::command::{CmdError, Command, Flags};
 use crate::protocol::{Args, Limits, Parsed, Reply, RequestParser, encode};
@@ -20,7 +21,7 @@ const READ_CHUNK: usize = 16 * 1024;
 const FLUSH_AT: usize = 64 * 1024;
 
 /// Serves one connection until it closes.
-pub async fn serve(node: Rc<Node>, stream: TcpStream) {
+pub async fn serve(node: Rc<Node>, readiness: Rc<Readiness>, stream: TcpStream) {
     let shared = node.shared.clone();
     let config = node.config();
     let connected = shared.connected_clients.fetch_add(1, Ordering::SeqCst) + 1;
@@ -33,6 +34,14 @@ pub async fn serve(node: Rc<Node>, stream: TcpStream) {
         return;
     }
     let _ = stream.set_nodelay(true);
+    let registration = match readiness.register(&stream) {
+        Ok(registration) => registration,
+        Err(e) => {
+            shared.connected_clients.fetch_sub(1, Ordering::SeqCst);
+            super::log::log(super::log::Level::Warning, &format!("Error registering a client connection: {e}"));
+            return;
+        }
+    };
     let now = crate::util::now_ms();
     let info = ClientInfo {
         id: shared.next_client_id.fetch_add(1, Ordering::SeqCst),
@@ -64,7 +73,9 @@ pub async fn serve(node: Rc<Node>, stream: TcpStream) {
     let handle = Rc::new(ClientHandle::new(info));
     node.state.borrow_mut().clients.add(handle.clone());
     let mut session = Session::new(node.clone(), handle);
-    let _ = connection_loop(&mut session, &mut stream).await;
+    let input = Input { readiness: &readiness, registration: &registration };
+    let _ = connection_loop(&mut session, &mut stream, &input).await;
+    readiness.deregister(&stream, registration);
     session.discard_transaction();
     pubsub::unsubscribe_all(&node, &session.handle);
     let _ = stream.close().await;
@@ -72,7 +83,20 @@ pub async fn serve(node: Rc<Node>, stream: TcpStream) {
     shared.connected_clients.fetch_sub(1, Ordering::SeqCst);
 }
 
-async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::io::Result<()> {
+/// Where a connection's input comes from: its socket, read when the thread's epoll
+/// instance reports it readable.
+struct Input<'a> {
+    readiness: &'a Readiness,
+    registration: &'a Registration,
+}
+
+impl Input<'_> {
+    async fn read(&self, stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.readiness.read(self.registration, stream, buf).await
+    }
+}
+
+async fn connection_loop(session: &mut Session, stream: &mut TcpStream, input: &Input<'_>) -> std::io::Result<()> {
     let node = session.node.clone();
     let handle = session.handle.clone();
     let mut buf = vec![0u8; READ_CHUNK];
@@ -102,7 +126,7 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
         }
         // Input, pending Pub/Sub messages or the kill switch; `race` picks fairly, so a
         // flood of either cannot starve the other.
-        let read = futures_lite::future::race(async { Some(stream.read(&mut buf[end..]).await) }, async {
+        let read = futures_lite::future::race(async { Some(input.read(stream, &mut buf[end..]).await) }, async {
             futures_lite::future::or(handle.killed(), pubsub::pending(&handle)).await;
             None
         })
@@ -160,8 +184,10 @@ async fn connection_loop(session: &mut Session, stream: &mut TcpStream) -> std::
                                     let mark = out.len();
                                     if resolved.as_ref().is_ok_and(|c| c.flags.contains(Flags::BLOCKING)) {
                                         let limit = node.config().client_query_buffer_limit();
-                                        execute_watching(session, resolved, args, &mut out, stream, &mut early, limit)
-                                            .await;
+                                        execute_watching(
+                                            session, resolved, args, &mut out, stream, input, &mut early, limit,
+                                        )
+                                        .await;
                                     } else if !execute_now(session, &resolved, args, &mut out) {
                                         execute(session, resolved, args, &mut out).await;
                                     }
@@ -266,7 +292,8 @@ async fn execute_watching(
     resolved: Result<&Command, CmdError>,
     args: Args<'_>,
     out: &mut Vec<u8>,
-    stream: &mut TcpStream,
+    stream: &TcpStream,
+    input: &Input<'_>,
     early: &mut Vec<u8>,
     limit: usize,
 ) {
@@ -277,7 +304,7 @@ async fn execute_watching(
             if early.len() >= limit {
                 futures_lite::future::pending::<()>().await;
             }
-            match stream.read(&mut chunk).await {
+            match input.read(stream, &mut chunk).await {
                 Ok(0) | Err(_) => {
                     handle.interrupt(Interrupt::Gone);
                     futures_lite::future::pending::<()>().await;

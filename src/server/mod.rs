@@ -7,6 +7,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod log;
 pub mod pubsub;
+pub mod readiness;
 pub mod session;
 
 use std::rc::Rc;
@@ -24,6 +25,7 @@ use crate::command::Registry;
 use crate::config::{Config, SharedConfig};
 use crate::shard::Node;
 use crate::shard::node::{Request, Response};
+use readiness::Readiness;
 
 /// Capacity of each channel between two shards.
 const CHANNEL_CAPACITY: usize = 1024;
@@ -229,9 +231,9 @@ pub fn run(config: Config, config_file: Option<String>) -> Result<(), String> {
 }
 
 /// File descriptors kept for listeners, rings and channels besides clients (Redis keeps 32;
-/// each shard also holds its io_uring and eventfd descriptors).
+/// each shard also holds its io_uring, eventfd and epoll descriptors).
 fn reserved_fds(shards: usize) -> u64 {
-    32 + 16 * shards as u64
+    32 + 17 * shards as u64
 }
 
 /// The soft limit on open files, from /proc/self/limits.
@@ -352,9 +354,17 @@ async fn shard_main(
             }
         }
     }
+    let readiness = match Readiness::new() {
+        Ok(readiness) => readiness,
+        Err(e) => {
+            let message = format!("Could not create the epoll instance for client input: {e}");
+            let _ = ready.send(Err(message.clone()));
+            return Err(message);
+        }
+    };
+    readiness.install();
     for listener in listeners {
-        let node = node.clone();
-        glommio::spawn_local(accept_loop(node, listener)).detach();
+        glommio::spawn_local(accept_loop(node.clone(), readiness.clone(), listener)).detach();
     }
     let _ = ready.send(Ok(()));
     let background = glommio::executor().create_task_queue(Shares::Static(100), Latency::NotImportant, "cron");
@@ -379,13 +389,12 @@ async fn shard_main(
     Ok(())
 }
 
-async fn accept_loop(node: Rc<Node>, listener: TcpListener) {
+async fn accept_loop(node: Rc<Node>, readiness: Rc<Readiness>, listener: TcpListener) {
     let mut last_error_log: Option<Instant> = None;
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                let node = node.clone();
-                glommio::spawn_local(conn::serve(node, stream)).detach();
+                glommio::spawn_local(conn::serve(node.clone(), readiness.clone(), stream)).detach();
             }
             Err(e) => {
                 // Out of file descriptors and the like: say so at most once a second, retry soon.
