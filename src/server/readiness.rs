@@ -52,8 +52,8 @@ struct Entry {
     waker: Option<Waker>,
 }
 
-/// A socket registered with a [`Readiness`]; reads it. Release it with
-/// [`Readiness::deregister`] before the socket closes.
+/// A socket's place in a [`Readiness`]: pass it to [`Readiness::read`], and release it
+/// with [`Readiness::deregister`] before the socket closes.
 pub struct Registration {
     token: usize,
 }
