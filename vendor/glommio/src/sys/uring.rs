@@ -1761,6 +1761,15 @@ impl Reactor {
         pending
     }
 
+    /// Arms the latency preemption timer to fire in `duration`, replacing (and
+    /// cancelling) the one armed, and records when it fires (tallkv patch).
+    fn arm_latency_preemption_timer(&self, lat_ring: &mut SleepableRing, duration: Duration) {
+        self.latency_preemption_timeout_src
+            .set(Some(lat_ring.prepare_latency_preemption_timer(duration)));
+        self.latency_preemption_deadline
+            .set(Some(Instant::now() + duration));
+    }
+
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
         self.poll_ring.borrow_mut().poll(woke)?;
         self.main_ring.borrow_mut().poll(woke)?;
@@ -1846,21 +1855,16 @@ impl Reactor {
         // a task queue may then get a shorter slice, never a longer one. It is kept when
         // we sleep too: it then wakes the thread once, at most one preemption period
         // after it went idle, and is not armed again until the thread has work.
-        let latency_timer = self
-            .latency_preemption_timeout_src
-            .take()
-            .filter(|src| src.result().is_none());
-        let latency_timer_kept = match (&latency_timer, preempt_timer(), self.latency_preemption_deadline.get()) {
-            (Some(_), None, _) => true,
-            (Some(_), Some(duration), Some(deadline)) => deadline <= Instant::now() + duration,
-            _ => false,
-        };
-        if latency_timer_kept {
-            self.latency_preemption_timeout_src.set(latency_timer);
-        } else {
+        let latency_timer_kept = self.latency_preemption_timer_pending()
+            && match (preempt_timer(), self.latency_preemption_deadline.get()) {
+                (None, _) => true,
+                (Some(duration), Some(deadline)) => deadline <= Instant::now() + duration,
+                (Some(_), None) => false,
+            };
+        if !latency_timer_kept {
             // Cancel the old timer (if it has not fired): we will register the new
             // timer with its new value.
-            drop(latency_timer);
+            drop(self.latency_preemption_timeout_src.take());
             self.latency_preemption_deadline.set(None);
         }
 
@@ -1908,9 +1912,7 @@ impl Reactor {
                         .is_some_and(|deadline| deadline <= now + dur)
             };
             if let Some(dur) = user_timer.filter(|dur| !kept_fires_first(*dur)) {
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
-                self.latency_preemption_deadline.set(Some(now + dur));
+                self.arm_latency_preemption_timer(&mut lat_ring, dur);
                 assert!(flush_rings!(lat_ring)? > 0);
             }
             // From this moment on the remote executors are aware that we are sleeping
@@ -1940,10 +1942,7 @@ impl Reactor {
         if let Some(preempt) = preempt_timer() {
             // (tallkv patch: the kept timer may have fired since it was kept.)
             if !self.latency_preemption_timer_pending() {
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
-                self.latency_preemption_deadline
-                    .set(Some(Instant::now() + preempt));
+                self.arm_latency_preemption_timer(&mut lat_ring, preempt);
                 flush_rings!(lat_ring, main_ring)?;
             }
         }
